@@ -1,0 +1,293 @@
+//! Stage 1, load: read the catalogue directory into typed models.
+//!
+//! Input: a catalogue root. Output: [`Catalogue`] (config, listings, policies, each with its
+//! relative path) plus [`Diagnostics`] for every file that could not be read or parsed.
+//! Invariants: files are visited in sorted path order (deterministic reports); a file that
+//! fails to parse is left out of the catalogue and reported, never half-read; YAML input is
+//! bounded (size, nodes, aliases) so hostile files are refused, not expanded.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use walkdir::WalkDir;
+
+use crate::diag::{Code, Diagnostic, Diagnostics, display_path};
+use crate::model::{Config, Listing, Policy};
+use crate::span::Pos;
+
+/// Largest YAML file berth reads. A listing is a few hundred bytes; anything near this is
+/// either a mistake or an attack.
+pub const MAX_YAML_BYTES: u64 = 1024 * 1024;
+
+/// A parsed file with its path relative to the catalogue root.
+#[derive(Clone, Debug)]
+pub struct Source<T> {
+    pub path: PathBuf,
+    pub value: T,
+}
+
+/// Everything read from a catalogue directory.
+#[derive(Clone, Debug, Default)]
+pub struct Catalogue {
+    pub root: PathBuf,
+    pub config: Config,
+    /// `Some` when `berth.yaml` exists.
+    pub config_path: Option<PathBuf>,
+    pub listings: Vec<Source<Listing>>,
+    pub policies: Vec<Source<Policy>>,
+}
+
+impl Catalogue {
+    /// Index path from `berth.yaml` (or `index.json`), relative to the root.
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join(
+            self.config
+                .index
+                .as_ref()
+                .map(|s| s.value.as_str())
+                .unwrap_or("index.json"),
+        )
+    }
+}
+
+pub const CONFIG_FILE: &str = "berth.yaml";
+
+/// Read `root`; diagnostics describe every file that could not be used.
+pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut cat = Catalogue {
+        root: root.to_path_buf(),
+        ..Catalogue::default()
+    };
+    let config_path = root.join(CONFIG_FILE);
+    if config_path.is_file() {
+        if let Some(cfg) = read_yaml::<Config>(root, &config_path, &mut diags) {
+            cat.config = cfg;
+        }
+        cat.config_path = Some(PathBuf::from(CONFIG_FILE));
+    }
+    for path in yaml_files(&root.join("images"), root, &mut diags) {
+        if let Some(value) = read_yaml::<Listing>(root, &path, &mut diags) {
+            cat.listings.push(Source {
+                path: crate::diag::rel(root, &path),
+                value,
+            });
+        }
+    }
+    for path in yaml_files(&root.join("policies"), root, &mut diags) {
+        if let Some(value) = read_yaml::<Policy>(root, &path, &mut diags) {
+            cat.policies.push(Source {
+                path: crate::diag::rel(root, &path),
+                value,
+            });
+        }
+    }
+    (cat, diags)
+}
+
+/// `*.yaml`/`*.yml` below `dir`, sorted, hidden entries skipped.
+fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let walker = WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let p = e.path();
+                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                    out.push(p.to_path_buf());
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let p = err
+                    .path()
+                    .map(|p| crate::diag::rel(root, p))
+                    .unwrap_or_default();
+                diags.push(Diagnostic::error(
+                    Code::Io,
+                    p,
+                    Pos::UNKNOWN,
+                    format!("cannot read directory: {err}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Read and parse one YAML file, reporting problems against its relative path.
+pub fn read_yaml<T: DeserializeOwned>(
+    root: &Path,
+    path: &Path,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    let rel = crate::diag::rel(root, path);
+    let text = read_text(path, &rel, diags)?;
+    match parse_yaml::<T>(&text) {
+        Ok(v) => Some(v),
+        Err(d) => {
+            diags.push(d.at_file(&rel));
+            None
+        }
+    }
+}
+
+/// Read a text file with the size limit applied before reading it whole.
+pub fn read_text(path: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_YAML_BYTES => {
+            diags.push(
+                Diagnostic::error(
+                    Code::FileTooLarge,
+                    rel,
+                    Pos::UNKNOWN,
+                    format!("file is {} bytes, more than the {} byte limit", m.len(), MAX_YAML_BYTES),
+                )
+                .with_hint("split the file or remove generated content; catalogue files are small by design"),
+            );
+            return None;
+        }
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                Code::Io,
+                rel,
+                Pos::UNKNOWN,
+                format!("cannot read: {e}"),
+            ));
+            return None;
+        }
+        Ok(_) => {}
+    }
+    match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                Code::Io,
+                rel,
+                Pos::UNKNOWN,
+                format!("cannot read: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// A parse failure not yet tied to a file.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub code: Code,
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ParseError {
+    pub fn at_file(self, rel: &Path) -> Diagnostic {
+        let d = Diagnostic::error(self.code, display_path(rel), self.pos, self.message);
+        match self.hint {
+            Some(h) => d.with_hint(h),
+            None => d,
+        }
+    }
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    // Catalogue files are tiny: tight budgets refuse alias bombs ("billion laughs") and
+    // pathological nesting long before they cost memory or time.
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 200_000,
+            max_aliases: 256,
+            max_anchors: 256,
+            max_depth: 64,
+            max_nodes: 100_000,
+            max_documents: 1,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 8,
+        },
+        with_snippet: false,
+    }
+}
+
+/// Parse YAML text into `T`, classifying failures into stable codes.
+pub fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    if text.len() as u64 > MAX_YAML_BYTES {
+        return Err(ParseError {
+            code: Code::FileTooLarge,
+            pos: Pos::UNKNOWN,
+            message: format!(
+                "input is {} bytes, more than the {} byte limit",
+                text.len(),
+                MAX_YAML_BYTES
+            ),
+            hint: None,
+        });
+    }
+    serde_saphyr::from_str_with_options::<T>(text, yaml_options()).map_err(|e| classify(&e))
+}
+
+fn classify(e: &serde_saphyr::Error) -> ParseError {
+    use serde_saphyr::Error as E;
+    let inner = e.without_snippet();
+    let pos = inner
+        .location()
+        .map(|l| Pos::new(l.line() as u32, l.column() as u32))
+        .unwrap_or(Pos::UNKNOWN);
+    let message = inner.to_string();
+    let message = message.lines().next().unwrap_or("").trim().to_string();
+    let (code, hint) = match inner {
+        E::Budget { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => (
+            Code::YamlLimit,
+            Some(
+                "anchors/aliases and nesting are limited in catalogue files; write the values out"
+                    .to_string(),
+            ),
+        ),
+        E::SerdeUnknownField { .. } => (
+            Code::UnknownField,
+            Some(
+                "check the spelling against the JSON Schema in schema/ (`berth schema`)"
+                    .to_string(),
+            ),
+        ),
+        E::SerdeMissingField { .. }
+        | E::SerdeInvalidType { .. }
+        | E::SerdeInvalidValue { .. }
+        | E::SerdeUnknownVariant { .. }
+        | E::SerdeInvalidLength { .. }
+        | E::NullIntoString { .. } => (
+            Code::InvalidShape,
+            Some(
+                "see the JSON Schema in schema/ (`berth schema`) for the expected fields and types"
+                    .to_string(),
+            ),
+        ),
+        E::DuplicateMappingKey { .. } => (
+            Code::YamlSyntax,
+            Some("remove one of the two entries".to_string()),
+        ),
+        E::MultipleDocuments { .. } => (
+            Code::YamlSyntax,
+            Some("one YAML document per file".to_string()),
+        ),
+        _ => (Code::YamlSyntax, None),
+    };
+    ParseError {
+        code,
+        pos,
+        message,
+        hint,
+    }
+}

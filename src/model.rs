@@ -1,0 +1,563 @@
+//! Typed models of every file berth reads or writes.
+//!
+//! Inputs: `berth.yaml` ([`Config`]), `images/**/*.yaml` ([`Listing`]), `policies/**/*.yaml`
+//! ([`Policy`]) and the generated `index.json` ([`Index`]). The same types drive the JSON
+//! Schemas in `schema/` (see `schema.rs`), so a field added here is documented there.
+//!
+//! Invariants: YAML models reject unknown fields (`deny_unknown_fields`); fields that semantic
+//! checks must point at are wrapped in [`Sp`] to carry their line/column. Index types use
+//! `BTreeMap`/sorted `Vec` only, so serializing the same state always yields the same bytes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::span::Sp;
+
+// ---------------------------------------------------------------------------------------------
+// berth.yaml
+
+/// Catalogue configuration (`berth.yaml`). Every field is optional.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// Path of the generated index, relative to the catalogue root. Default `index.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<Sp<String>>,
+    /// Per-registry settings, keyed by host (`reg.example.com`, `localhost:5000`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub registries: BTreeMap<String, Sp<RegistryConfig>>,
+    /// Named credentials that listings refer to with `image.credential`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, Sp<CredentialConfig>>,
+    /// How `berth apply --commit` writes its commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitConfig>,
+}
+
+/// Settings for one registry host.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryConfig {
+    /// Allow plain http to this registry.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Maximum concurrent requests to this registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// Maximum requests per second to this registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
+}
+
+/// Where a credential's secret comes from. Secrets never live in the catalogue itself.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CredentialConfig {
+    /// Environment variable holding the user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_env: Option<String>,
+    /// Environment variable holding the password or token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Use `~/.docker/config.json` (`auths`, `credsStore`, `credHelpers`).
+    #[serde(default)]
+    pub docker_config: bool,
+}
+
+/// Commit settings for `berth apply --commit`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CommitConfig {
+    /// Author name of the commit (default `berth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// Author e-mail of the commit (default `berth@localhost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
+    /// Commit message template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// images/**/*.yaml
+
+/// One image listing (`images/<code>.yaml`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Listing {
+    /// Unique store identity, `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`; equals the file stem.
+    pub code: Sp<String>,
+    /// Display name, 1-40 characters, unique across the catalogue.
+    pub name: Sp<String>,
+    /// One-line summary.
+    pub summary: Sp<String>,
+    /// Optional markdown description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Owning team or person.
+    pub publisher: Sp<String>,
+    /// Optional category; `pipeline-job` requires `agentScope`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Sp<String>>,
+    /// Agent scopes a pipeline job may run on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_scope: Vec<Sp<String>>,
+    /// Free-form search labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Sp<String>>,
+    /// The project that also sees `testing` versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_project: Option<Sp<String>>,
+    /// The image this listing publishes.
+    pub image: Sp<ImageSpec>,
+    /// Optional repo-relative Dockerfile path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<Sp<String>>,
+    /// The release being made with the current image reference.
+    pub release: Sp<ReleaseSpec>,
+    /// Per-version marks: QA results and delisting.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, Sp<VersionMark>>,
+}
+
+/// Image reference of a listing.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// Registry host; blank or omitted means docker.io.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Sp<String>>,
+    /// Repository path, e.g. `acme/ci-base`.
+    pub repository: Sp<String>,
+    /// Tag; never `latest`.
+    pub tag: Sp<String>,
+    /// Optional credential name from berth.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Sp<String>>,
+}
+
+/// Release declaration of a listing.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReleaseSpec {
+    /// How the version number moves.
+    #[serde(rename = "type")]
+    pub kind: Sp<ReleaseType>,
+    /// Where the release stands.
+    pub stage: Sp<Stage>,
+    /// Release notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Optional expected version; must equal the computed one (a semver suffix is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Sp<String>>,
+}
+
+/// Release type, deciding the next version number.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseType {
+    /// First version of a new image: 1.0.0.
+    New,
+    /// Breaking change: (M+1).0.0.
+    Incompatible,
+    /// New feature: M.(m+1).0.
+    Feature,
+    /// Fix: M.m.(p+1).
+    Fix,
+    /// Same number again, after a cancelled version.
+    ReRelease,
+}
+
+impl ReleaseType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseType::New => "new",
+            ReleaseType::Incompatible => "incompatible",
+            ReleaseType::Feature => "feature",
+            ReleaseType::Fix => "fix",
+            ReleaseType::ReRelease => "re-release",
+        }
+    }
+}
+
+impl fmt::Display for ReleaseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Declared stage of the current release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Testing,
+    Released,
+    Cancelled,
+}
+
+/// Marks on one version of a listing.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VersionMark {
+    /// QA verdict for this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qa: Option<QaStatus>,
+    /// Why (required for `qa: failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Remove this version from channels.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delisted: bool,
+}
+
+/// QA verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum QaStatus {
+    Passed,
+    Failed,
+}
+
+// ---------------------------------------------------------------------------------------------
+// policies/**/*.yaml
+
+/// A promotion policy (`policies/<name>.yaml`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policy {
+    /// Unique policy name.
+    pub name: Sp<String>,
+    /// Where candidate images come from.
+    pub source: Sp<PolicySource>,
+    /// Conditions that must all hold for a tag to be promoted.
+    #[serde(default)]
+    pub criteria: Vec<Sp<Criterion>>,
+    /// Where promoted images go.
+    pub target: Sp<PolicyTarget>,
+    /// Allow moving an existing target tag to another digest.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// Source of a policy.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicySource {
+    /// Registry host (blank: docker.io).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Sp<String>>,
+    /// Repository, may be a doublestar pattern (`dev/**`).
+    pub repository: Sp<String>,
+    /// Optional credential name from berth.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Sp<String>>,
+}
+
+/// Target of a policy.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyTarget {
+    /// Registry host (blank: docker.io).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Sp<String>>,
+    /// Target repository.
+    pub repository: Sp<String>,
+    /// Tag template: minijinja when it contains `{{ }}`, MSR `%` codes otherwise.
+    pub tag: Sp<String>,
+    /// Optional credential name from berth.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Sp<String>>,
+}
+
+/// One promotion criterion.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub enum Criterion {
+    /// Condition on the source tag.
+    Tag(StringMatch),
+    /// Condition on an image config label.
+    Label(LabelMatch),
+    /// The image must provide this platform (`os/arch[/variant]`).
+    Platform(String),
+}
+
+/// String operators; every operator given must hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StringMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_with: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_with: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_one_of: Option<Vec<String>>,
+    /// Regular expression (Rust `regex` syntax), matched against the whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// Semver range (`>=1.2, <2`), for values that parse as semver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semver: Option<String>,
+}
+
+/// Label condition: the label `name` must exist and satisfy every operator given.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelMatch {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_with: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_with: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_one_of: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semver: Option<String>,
+}
+
+impl LabelMatch {
+    /// The operators of this label condition as a [`StringMatch`].
+    pub fn operators(&self) -> StringMatch {
+        StringMatch {
+            equals: self.equals.clone(),
+            starts_with: self.starts_with.clone(),
+            ends_with: self.ends_with.clone(),
+            contains: self.contains.clone(),
+            one_of: self.one_of.clone(),
+            not_one_of: self.not_one_of.clone(),
+            matches: self.matches.clone(),
+            semver: self.semver.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// index.json
+
+/// Current index schema version.
+pub const INDEX_SCHEMA_VERSION: u32 = 1;
+
+/// The generated state of record (`index.json`), read by pipelines.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Index {
+    /// Version of this file's schema.
+    pub schema_version: u32,
+    /// Catalogue commit the index was generated from (null outside git).
+    pub source_commit: Option<String>,
+    /// Images by code.
+    pub images: BTreeMap<String, ImageEntry>,
+    /// Every promotion ever made, oldest first.
+    #[serde(default)]
+    pub promotions: Vec<PromotionRecord>,
+}
+
+/// One image in the index.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageEntry {
+    pub code: String,
+    pub name: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub publisher: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub agent_scope: Vec<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_project: Option<String>,
+    /// Dockerfile path and the sha256 of its content at generation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<DockerfileEntry>,
+    /// Versions, ascending by semver precedence.
+    pub versions: Vec<VersionEntry>,
+    /// `latest` and `M.latest` for everyone.
+    pub channels: BTreeMap<String, ChannelEntry>,
+    /// Channels as the debug project sees them (testing versions included).
+    pub testing_channels: BTreeMap<String, ChannelEntry>,
+}
+
+/// Dockerfile reference of an image.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DockerfileEntry {
+    pub path: String,
+    /// Hex sha256 of the file, `null` if it was missing.
+    pub sha256: Option<String>,
+}
+
+/// Lifecycle status of a version.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Pull verification failed; rechecked by the next apply.
+    CheckFailed,
+    Testing,
+    Released,
+    Cancelled,
+    Delisted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::CheckFailed => "check-failed",
+            Status::Testing => "testing",
+            Status::Released => "released",
+            Status::Cancelled => "cancelled",
+            Status::Delisted => "delisted",
+        }
+    }
+    /// Testing and check-failed versions may still change reference; the rest are finished.
+    pub fn is_mutable(self) -> bool {
+        matches!(self, Status::Testing | Status::CheckFailed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One version of an image.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VersionEntry {
+    /// Semver version.
+    pub version: String,
+    pub release_type: ReleaseType,
+    pub status: Status,
+    /// QA verdict, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qa: Option<QaEntry>,
+    /// `host/repository:tag` as listed.
+    pub reference: String,
+    /// Manifest or index digest the tag resolved to (pinned once released).
+    pub digest: Option<String>,
+    /// `host/repository@sha256:…`, the reference pipelines should pull.
+    pub pull: Option<String>,
+    /// `os/arch[/variant]` platforms of the image.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// Total size in bytes (manifest + config + layers), when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Config labels of the image, when verified.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// When this version was first recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// When its status or reference last changed (RFC 3339, UTC).
+    pub updated_at: String,
+    /// Catalogue commit that recorded the last change (null outside git).
+    pub catalogue_commit: Option<String>,
+    /// Outcome of the last pull verification.
+    pub verification: VerificationEntry,
+    /// Set when the tag of a released version now points at another digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftEntry>,
+}
+
+/// QA verdict in the index.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QaEntry {
+    pub status: QaStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Result of pull verification.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VerificationEntry {
+    pub state: VerifyState,
+    /// `manifest`, `blobs` or `full` when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Why verification failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Verification state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyState {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// Drift of a released version's tag.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DriftEntry {
+    /// Digest the tag points at now.
+    pub digest: String,
+}
+
+/// A channel (`latest`, `1.latest`) resolved to a version.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChannelEntry {
+    pub version: String,
+    /// Pinned pull reference, or the tag reference when the digest is unknown.
+    pub pull: String,
+    /// Set when the channel falls back to a delisted version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated: bool,
+}
+
+/// One promotion, recorded so that it is never repeated.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PromotionRecord {
+    /// Policy name; null for a manual promotion.
+    pub policy: Option<String>,
+    /// `host/repository:tag` of the source.
+    pub source: String,
+    pub source_digest: String,
+    /// `host/repository:tag` of the target.
+    pub target: String,
+    /// RFC 3339 UTC time of the promotion.
+    pub promoted_at: String,
+    pub initiated_by: InitiatedBy,
+}
+
+/// Who started a promotion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitiatedBy {
+    Policy,
+    Manual,
+}

@@ -1,0 +1,8 @@
+//! Not yet implemented.
+
+use std::io::Write;
+
+pub fn run(_args: &crate::cli::ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    writeln!(out, "berth resolve: not implemented yet")?;
+    Ok(crate::cli::EXIT_ERROR)
+}
