@@ -21,4 +21,5 @@ pub mod resolve;
 pub mod schema;
 pub mod span;
 pub mod validate;
+pub mod verify;
 pub mod version;
