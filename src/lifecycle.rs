@@ -197,10 +197,13 @@ fn removed_listing(p: &ImageEntry, ctx: &Context) -> (ImageEntry, Vec<Change>) {
 }
 
 fn finish_channels(e: &mut ImageEntry) {
-    e.versions
-        .sort_by(|a, b| semver_key(&a.version).cmp(&semver_key(&b.version)));
+    sort_versions(&mut e.versions);
     e.channels = channels::compute(&e.versions, Audience::Everyone);
     e.testing_channels = channels::compute(&e.versions, Audience::DebugProject);
+}
+
+fn sort_versions(vs: &mut [VersionEntry]) {
+    vs.sort_by_cached_key(|v| semver_key(&v.version));
 }
 
 fn semver_key(v: &str) -> (Option<Version>, String) {
@@ -261,7 +264,7 @@ impl ImageRun<'_> {
     fn run(&mut self, prev: Option<&ImageEntry>) -> ImageEntry {
         let mut e = self.metadata(prev);
         let mut versions: Vec<VersionEntry> = prev.map(|p| p.versions.clone()).unwrap_or_default();
-        versions.sort_by(|a, b| semver_key(&a.version).cmp(&semver_key(&b.version)));
+        sort_versions(&mut versions);
         if prev.is_none() {
             self.change(
                 None,
@@ -512,7 +515,7 @@ impl ImageRun<'_> {
             );
         }
         versions.push(entry);
-        versions.sort_by(|a, b| semver_key(&a.version).cmp(&semver_key(&b.version)));
+        sort_versions(&mut versions);
     }
 
     /// The listing still points at the newest version's reference: apply stage transitions.
