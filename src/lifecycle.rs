@@ -515,7 +515,7 @@ impl ImageRun<'_> {
             );
         }
         versions.push(entry);
-        sort_versions(&mut versions);
+        sort_versions(versions);
     }
 
     /// The listing still points at the newest version's reference: apply stage transitions.
