@@ -358,10 +358,44 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
         s.push_str(&format!(
             "\n<details><summary>{} diff</summary>\n\n```diff\n{}```\n\n</details>\n",
             crate::diag::display_path(&c.index_path),
-            c.diff()
+            truncate_lines(&c.diff(), MARKDOWN_DIFF_BYTES)
         ));
     }
     s
+}
+
+/// GitHub rejects comments over 65,536 characters; the diff gets what the tables leave.
+const MARKDOWN_DIFF_BYTES: usize = 50_000;
+
+/// Cut `text` at a line boundary before `max` bytes, saying how much was left out.
+fn truncate_lines(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut lines = text.lines();
+    for line in lines.by_ref() {
+        if out.len() + line.len() + 1 > max {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let rest = lines.count() + 1;
+    out.push_str(&format!("… {rest} more line(s); run `berth plan` locally for the full diff\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_keeps_whole_lines() {
+        assert_eq!(truncate_lines("a\nb\n", 10), "a\nb\n");
+        let t = truncate_lines("aaaa\nbbbb\ncccc\n", 11);
+        assert_eq!(t, "aaaa\nbbbb\n… 1 more line(s); run `berth plan` locally for the full diff\n");
+    }
 }
 
 /// `berth plan`.
