@@ -318,6 +318,30 @@ fn cases() -> Vec<Case> {
             &h("versions:\n  1.0.0+build.5: { qa: passed, delisted: true }\n"),
         ),
         case(
+            "versions: inside a block scalar is not the top-level key",
+            "code: ci-base\nname: CI Base\nsummary: s\ndescription: |\n  versions:\n    \"1.0.0\": { qa: passed }\npublisher: p\nimage: { repository: a/b, tag: \"1\" }\nrelease: { type: new, stage: testing }\n",
+            "1.0.0",
+            Delist,
+            None,
+            "code: ci-base\nname: CI Base\nsummary: s\ndescription: |\n  versions:\n    \"1.0.0\": { qa: passed }\npublisher: p\nimage: { repository: a/b, tag: \"1\" }\nrelease: { type: new, stage: testing }\nversions:\n  \"1.0.0\": { delisted: true }\n",
+        ),
+        case(
+            "quoted top-level key and an indented document",
+            "  code: ci-base\n  name: CI Base\n  summary: s\n  publisher: p\n  image: { repository: a/b, tag: \"1\" }\n  release: { type: new, stage: testing }\n  \"versions\":\n      \"1.0.0\": { qa: passed }\n",
+            "1.0.0",
+            QaFailed,
+            Some("r"),
+            "  code: ci-base\n  name: CI Base\n  summary: s\n  publisher: p\n  image: { repository: a/b, tag: \"1\" }\n  release: { type: new, stage: testing }\n  \"versions\":\n      \"1.0.0\": { qa: failed, reason: \"r\" }\n",
+        ),
+        case(
+            "indented document without versions",
+            "  code: ci-base\n  name: CI Base\n  summary: s\n  publisher: p\n  image: { repository: a/b, tag: \"1\" }\n  release: { type: new, stage: testing }\n",
+            "1.0.0",
+            QaPassed,
+            None,
+            "  code: ci-base\n  name: CI Base\n  summary: s\n  publisher: p\n  image: { repository: a/b, tag: \"1\" }\n  release: { type: new, stage: testing }\n  versions:\n    \"1.0.0\": { qa: passed }\n",
+        ),
+        case(
             "reason escaping",
             &h(""),
             "1.0.1",
@@ -428,6 +452,14 @@ fn non_empty_flow_versions_is_refused() {
     let err = edit_text(&text, &v, Action::Delist, None).unwrap_err();
     assert!(matches!(err, EditError::Layout(_)), "{err}");
     assert!(err.to_string().contains("flow mapping"), "{err}");
+}
+
+#[test]
+fn anchors_on_entries_are_refused() {
+    let v = Version::parse("1.0.0").unwrap();
+    let text = h("versions:\n  \"1.0.0\": &ok { qa: passed }\n");
+    let err = edit_text(&text, &v, Action::Delist, None).unwrap_err();
+    assert!(matches!(err, EditError::Layout(_)), "{err}");
 }
 
 #[test]
@@ -738,4 +770,44 @@ fn binary_exit_codes() {
         .assert()
         .code(2);
     assert_eq!(listing_text(dir.path()), LISTING);
+}
+
+#[test]
+fn an_edit_that_does_not_read_back_is_not_written() {
+    // A quoted scalar continued at column 0 fools the line scanner into seeing a top-level
+    // `versions: {}`; the read-back check must catch it.
+    let v = Version::parse("1.0.0").unwrap();
+    let text = "code: ci-base\nname: CI Base\nsummary: \"s\nversions: {}\"\npublisher: p\nimage: { repository: a/b, tag: \"1\" }\nrelease: { type: new, stage: testing }\n";
+    let err = edit_text(text, &v, Action::Delist, None).unwrap_err();
+    assert!(matches!(err, EditError::Verify(_)), "{err}");
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+}
+
+#[test]
+fn a_failed_read_back_leaves_the_file_alone() {
+    let dir = catalogue(None);
+    let text = "code: ci-base\nname: CI Base\nsummary: \"s\nversions: {}\"\npublisher: p\nimage: { repository: a/b, tag: \"1\" }\nrelease: { type: new, stage: testing }\n";
+    std::fs::write(dir.path().join("images/base/ci-base.yaml"), text).unwrap();
+    let req = Request::new("ci-base@1.0.0", Action::Delist, None).unwrap();
+    let err = mark(dir.path(), &req).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("images/base/ci-base.yaml: internal error"),
+        "{err}"
+    );
+    assert_eq!(listing_text(dir.path()), text);
+}
+
+#[test]
+fn summary_stays_on_one_line() {
+    let m = berth::mark::Mark {
+        qa: Some(QaStatus::Failed),
+        reason: Some("two\nlines\t\"quoted\"".to_string()),
+        delisted: true,
+    };
+    assert_eq!(
+        m.describe(),
+        "qa failed, delisted (two\\nlines\\t\"quoted\")"
+    );
 }
