@@ -209,6 +209,8 @@ pub enum MarkError {
         /// Close matches or unreadable files, already formatted.
         hint: String,
     },
+    #[error("more than one listing has code `{code}`: {}; fix the catalogue first (`berth validate`)", .files.join(", "))]
+    AmbiguousCode { code: String, files: Vec<String> },
     #[error("{code} has no version {version} in {index}{hint}")]
     UnknownVersion {
         code: String,
@@ -232,6 +234,7 @@ impl MarkError {
     pub fn exit_code(&self) -> u8 {
         match self {
             MarkError::UnknownCode { .. }
+            | MarkError::AmbiguousCode { .. }
             | MarkError::UnknownVersion { .. }
             | MarkError::Index { .. } => EXIT_FINDINGS,
             MarkError::Edit { source, .. } => match source {
@@ -330,6 +333,19 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
             hint,
         });
     };
+
+    let same: Vec<String> = cat
+        .listings
+        .iter()
+        .filter(|l| l.value.code.value == req.code)
+        .map(|l| crate::diag::display_path(&l.path))
+        .collect();
+    if same.len() > 1 {
+        return Err(MarkError::AmbiguousCode {
+            code: req.code.clone(),
+            files: same,
+        });
+    }
 
     check_index(&cat.index_path(), req)?;
 

@@ -811,3 +811,18 @@ fn summary_stays_on_one_line() {
         "qa failed, delisted (two\\nlines\\t\"quoted\")"
     );
 }
+
+#[test]
+fn duplicate_codes_are_refused() {
+    let dir = catalogue(None);
+    std::fs::write(dir.path().join("images/ci-base.yaml"), LISTING).unwrap();
+    let req = Request::new("ci-base@1.0.0", Action::Delist, None).unwrap();
+    let err = mark(dir.path(), &req).unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert!(
+        err.to_string()
+            .contains("images/base/ci-base.yaml, images/ci-base.yaml"),
+        "{err}"
+    );
+    assert_eq!(listing_text(dir.path()), LISTING);
+}
