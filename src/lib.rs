@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diag;
+pub mod git;
 pub mod init;
 pub mod load;
 pub mod mark;
