@@ -682,15 +682,31 @@ fn fetch_tip(ctx: &Ctx, remote: &str, branch: &str, auth: &PushAuth) -> Result<O
     }
 }
 
+/// Is `ancestor` reachable from `descendant` (or equal)?
+fn is_ancestor(repo: &Repository, ancestor: Oid, descendant: Oid) -> Result<bool> {
+    if ancestor == descendant {
+        return Ok(true);
+    }
+    repo.graph_descendant_of(descendant, ancestor)
+        .map_err(|e| git_err("walk history", e))
+}
+
+/// Commits reachable from `head` but not from `tip` (the local-only ones).
+fn local_only(repo: &Repository, head: Oid, tip: Oid) -> Result<Vec<Oid>> {
+    let walk = || -> std::result::Result<Vec<Oid>, git2::Error> {
+        let mut walk = repo.revwalk()?;
+        walk.push(head)?;
+        walk.hide(tip)?;
+        walk.collect()
+    };
+    walk().map_err(|e| git_err("walk history", e))
+}
+
 /// Before discarding local state: every local-only commit and every uncommitted change must
 /// touch only generated files, or the reset would lose someone's work.
 fn check_resettable(ctx: &Ctx, head: Oid, new_tip: Oid, allowed: &BTreeSet<PathBuf>) -> Result<()> {
     let repo = &ctx.repo;
-    let mut walk = repo.revwalk().map_err(|e| git_err("revwalk", e))?;
-    walk.push(head).map_err(|e| git_err("revwalk", e))?;
-    walk.hide(new_tip).map_err(|e| git_err("revwalk", e))?;
-    for oid in walk {
-        let oid = oid.map_err(|e| git_err("revwalk", e))?;
+    for oid in local_only(repo, head, new_tip)? {
         let commit = repo.find_commit(oid).map_err(|e| git_err("revwalk", e))?;
         let short = oid.to_string()[..12].to_string();
         if commit.parent_count() > 1 {
@@ -781,11 +797,7 @@ where
         };
         tracing::warn!(remote = %remote_shown, branch = req.branch, attempt, %reason, "push rejected");
         let tip = fetch_tip(&ctx, req.remote, req.branch, req.auth)?;
-        let moved = tip != head
-            && !ctx
-                .repo
-                .graph_descendant_of(head, tip)
-                .map_err(|e| git_err("graph", e))?;
+        let moved = tip != head && !is_ancestor(&ctx.repo, tip, head)?;
         if !moved {
             return Err(GitError::PushRejected {
                 remote: remote_shown,

@@ -804,3 +804,51 @@ fn auth_from_env_takes_first_nonempty_var() {
     let none = PushAuth::from_env(&["BERTH_TEST_TOKEN_UNSET", "BERTH_TEST_TOKEN_EMPTY"]);
     assert!(!none.has_token());
 }
+
+/// actions/checkout makes depth-1 clones by default: the race must work from those too
+/// (libgit2's revwalk and merge-base code do not honour shallow grafts).
+#[test]
+fn racing_from_shallow_clones() {
+    let (tmp, bare) = seeded_remote();
+    // A few commits of history so that depth 1 really cuts something off.
+    let seed = tmp.path().join("seed");
+    for i in 0..3 {
+        write(&seed.join(format!("images/l{i}.yaml")), "x\n");
+        git(&seed, &["add", "."]);
+        git(&seed, &["commit", "-q", "-m", &format!("listing {i}")]);
+    }
+    git(&seed, &["push", "-q", "origin", "main"]);
+    // Over a smart transport: libgit2's local transport does not keep shallow roots on fetch.
+    let daemon = git_daemon(tmp.path());
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "a"]);
+    git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "b"]);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert_eq!(count(&b, "HEAD"), 1, "shallow clone");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    for (dir, who) in [(&a, "from-a"), (&b, "from-b")] {
+        let r = regenerate_union(dir, &[who]);
+        commit_paths(dir, &r.paths, &r.message, &author)
+            .unwrap()
+            .unwrap();
+    }
+    let out_a = push_with_retry(&a, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-a"]))
+    })
+    .unwrap();
+    let out_b = push_with_retry(&b, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap();
+    assert_eq!((out_b.attempts, out_b.pushed), (2, true));
+    let tip = git(&bare, &["rev-parse", "main"]);
+    assert_eq!(tip, out_b.commit);
+    git(&bare, &["merge-base", "--is-ancestor", &out_a.commit, &tip]);
+    assert_eq!(
+        git(&bare, &["show", "main:index.txt"]),
+        "base\nfrom-a\nfrom-b"
+    );
+    assert_eq!(count(&bare, "main"), 6);
+}
