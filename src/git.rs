@@ -263,8 +263,10 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
         }
     }
     // `scheme://userinfo@` — userinfo cannot contain '/', '@' or whitespace.
-    let re = regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@").expect("static regex");
-    re.replace_all(&out, "${1}***@").into_owned()
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@").expect("static regex")
+    });
+    USERINFO.replace_all(&out, "${1}***@").into_owned()
 }
 
 fn git_err(op: &'static str, e: git2::Error) -> GitError {
