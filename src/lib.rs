@@ -1,7 +1,7 @@
 //! berth: a GitOps reconciler for a container-image catalogue.
 //!
 //! Stages, each a module with typed hand-offs:
-//! load → validate → plan (lifecycle) → verify → promote → index → commit.
+//! load → validate → plan (lifecycle) → verify → promote → index → commit (git).
 //! `main.rs` only parses the command line and maps results to exit codes.
 
 pub mod apply;
@@ -9,6 +9,7 @@ pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod diag;
+pub mod git;
 pub mod index;
 pub mod init;
 pub mod lifecycle;

@@ -1,0 +1,854 @@
+//! Tests of `berth::git` against real repositories: fixtures are made with the `git` CLI in
+//! temp dirs, remotes are real bare repositories (file paths, and `git daemon` on loopback
+//! where server-side hooks must run). Nothing is mocked.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth::git::{
+    Author, GitError, PushAuth, PushOutcome, PushRequest, Regenerated, commit_paths,
+    current_branch, head_commit, push_with_retry, read_file_at,
+};
+
+const GIT_HINT: &str = "the `git` CLI is required by these tests: apt-get install git";
+
+/// Run `git` in `dir` with an isolated configuration; panics with stderr on failure.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Fixture",
+            "-c",
+            "user.email=fixture@example.com",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run git ({e}); {GIT_HINT}"));
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn write(path: &Path, content: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn bot() -> Author {
+    Author::new("berth-bot", "berth-bot@example.com")
+}
+
+/// A bare `remote.git` seeded with one commit holding `index.txt` (one entry per line) and a
+/// README; returns (tempdir, bare path).
+fn seeded_remote() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("remote.git");
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", "-b", "main", "remote.git"],
+    );
+    let seed = tmp.path().join("seed");
+    git(tmp.path(), &["clone", "-q", bare.to_str().unwrap(), "seed"]);
+    write(&seed.join("index.txt"), "base\n");
+    write(&seed.join("README.md"), "catalogue\n");
+    git(&seed, &["add", "."]);
+    git(&seed, &["commit", "-q", "-m", "seed"]);
+    git(&seed, &["push", "-q", "origin", "main"]);
+    (tmp, bare)
+}
+
+fn clone(bare: &Path, parent: &Path, name: &str) -> PathBuf {
+    git(parent, &["clone", "-q", bare.to_str().unwrap(), name]);
+    parent.join(name)
+}
+
+/// The generator under test: index.txt = sorted union of the entries already in the work
+/// tree's index.txt (the fetched base after a reset) and this applier's own entries.
+fn regenerate_union(dir: &Path, own: &[&str]) -> Regenerated {
+    let path = dir.join("index.txt");
+    let mut lines: BTreeSet<String> = read(&path).lines().map(str::to_string).collect();
+    lines.extend(own.iter().map(|s| s.to_string()));
+    let body: String = lines.into_iter().map(|l| l + "\n").collect();
+    write(&path, &body);
+    Regenerated {
+        paths: vec![PathBuf::from("index.txt")],
+        message: format!("berth: update index (+{})", own.join(",")),
+    }
+}
+
+fn req<'a>(
+    auth: &'a PushAuth,
+    author: &'a Author,
+    generated: &'a [PathBuf],
+    max: u32,
+) -> PushRequest<'a> {
+    PushRequest {
+        remote: "origin",
+        branch: "main",
+        auth,
+        max_attempts: max,
+        author,
+        generated,
+    }
+}
+
+fn count(dir: &Path, rev: &str) -> usize {
+    git(dir, &["rev-list", "--count", rev]).parse().unwrap()
+}
+
+#[test]
+fn head_commit_none_outside_repo_and_on_unborn_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(head_commit(tmp.path()).unwrap(), None);
+    git(tmp.path(), &["init", "-q", "-b", "main"]);
+    assert_eq!(head_commit(tmp.path()).unwrap(), None, "unborn HEAD");
+    assert_eq!(current_branch(tmp.path()).unwrap().as_deref(), Some("main"));
+    write(&tmp.path().join("cat/index.json"), "{}\n");
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "one"]);
+    let sha = git(tmp.path(), &["rev-parse", "HEAD"]);
+    assert_eq!(head_commit(tmp.path()).unwrap(), Some(sha.clone()));
+    // The catalogue may be a subdirectory of the work tree.
+    assert_eq!(head_commit(&tmp.path().join("cat")).unwrap(), Some(sha));
+}
+
+#[test]
+fn read_file_at_revisions_relative_to_catalogue_subdir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    let cat = repo.join("catalogue");
+    write(&cat.join("index.json"), "v1\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "v1"]);
+    let v1 = git(repo, &["rev-parse", "HEAD"]);
+    write(&cat.join("index.json"), "v2\n");
+    git(repo, &["commit", "-q", "-am", "v2"]);
+    // Uncommitted work-tree content is not what a revision holds.
+    write(&cat.join("index.json"), "dirty\n");
+
+    let idx = Path::new("index.json");
+    assert_eq!(read_file_at(&cat, "HEAD~1", idx).unwrap().unwrap(), b"v1\n");
+    assert_eq!(read_file_at(&cat, "HEAD", idx).unwrap().unwrap(), b"v2\n");
+    assert_eq!(read_file_at(&cat, "main", idx).unwrap().unwrap(), b"v2\n");
+    assert_eq!(read_file_at(&cat, &v1, idx).unwrap().unwrap(), b"v1\n");
+    assert_eq!(
+        read_file_at(&cat, "HEAD", Path::new("missing.json")).unwrap(),
+        None
+    );
+    // A directory is not a file.
+    assert_eq!(
+        read_file_at(repo, "HEAD", Path::new("catalogue")).unwrap(),
+        None
+    );
+    assert!(matches!(
+        read_file_at(&cat, "no-such-rev", idx),
+        Err(GitError::RevNotFound(r)) if r == "no-such-rev"
+    ));
+    assert!(matches!(
+        read_file_at(&cat, "HEAD", Path::new("../../etc/passwd")),
+        Err(GitError::PathOutsideRepo(_))
+    ));
+    let outside = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        read_file_at(outside.path(), "HEAD", idx),
+        Err(GitError::NotARepo(_))
+    ));
+}
+
+#[test]
+fn commit_paths_commits_exactly_those_paths_and_never_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    let cat = repo.join("cat");
+    write(&cat.join("index.json"), "{}\n");
+    write(&cat.join("images/a.yaml"), "code: a\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    let before = count(repo, "HEAD");
+
+    // The user has other work staged and unstaged: it must stay out of berth's commit.
+    write(&cat.join("images/a.yaml"), "code: a # staged\n");
+    git(repo, &["add", "cat/images/a.yaml"]);
+    write(&cat.join("images/b.yaml"), "code: b\n");
+    write(&cat.join("index.json"), "{\"a\": 1}\n");
+
+    let msg = "berth: update index (1 changed)";
+    let sha = commit_paths(&cat, &[PathBuf::from("index.json")], msg, &bot())
+        .unwrap()
+        .expect("a commit");
+    assert_eq!(git(repo, &["rev-parse", "HEAD"]), sha);
+    assert_eq!(count(repo, "HEAD"), before + 1);
+    assert_eq!(
+        git(repo, &["log", "-1", "--format=%an|%ae|%cn|%ce|%s"]),
+        "berth-bot|berth-bot@example.com|berth-bot|berth-bot@example.com|berth: update index (1 changed)"
+    );
+    assert_eq!(
+        git(repo, &["show", "--name-only", "--format=", "HEAD"]),
+        "cat/index.json"
+    );
+    assert_eq!(git(repo, &["show", "HEAD:cat/index.json"]), "{\"a\": 1}");
+    // The staged edit is still staged (not committed, not lost), index.json is clean.
+    let status = git(repo, &["status", "--porcelain"]);
+    assert!(status.contains("M  cat/images/a.yaml"), "{status}");
+    assert!(status.contains("?? cat/images/b.yaml"), "{status}");
+    assert!(!status.contains("index.json"), "{status}");
+
+    // Unchanged → no commit.
+    assert_eq!(
+        commit_paths(&cat, &[PathBuf::from("index.json")], msg, &bot()).unwrap(),
+        None
+    );
+    assert_eq!(count(repo, "HEAD"), before + 1);
+
+    // A removed generated file is committed as a deletion; absolute paths work too.
+    std::fs::remove_file(cat.join("index.json")).unwrap();
+    let del = commit_paths(&cat, &[cat.join("index.json")], "drop index", &bot())
+        .unwrap()
+        .expect("deletion commit");
+    assert_eq!(
+        git(repo, &["show", "--name-status", "--format=", &del]),
+        "D\tcat/index.json"
+    );
+}
+
+#[test]
+fn commit_paths_on_unborn_branch_makes_root_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    git(tmp.path(), &["init", "-q", "-b", "main"]);
+    write(&tmp.path().join("index.json"), "{}\n");
+    let sha = commit_paths(tmp.path(), &[PathBuf::from("index.json")], "first", &bot())
+        .unwrap()
+        .unwrap();
+    assert_eq!(git(tmp.path(), &["rev-parse", "main"]), sha);
+    assert_eq!(count(tmp.path(), "HEAD"), 1);
+}
+
+#[test]
+fn commit_paths_refuses_detached_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("index.json"), "{}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    git(repo, &["checkout", "-q", "--detach"]);
+    write(&repo.join("index.json"), "{\"x\":1}\n");
+    let err = commit_paths(repo, &[PathBuf::from("index.json")], "m", &bot()).unwrap_err();
+    assert!(matches!(err, GitError::DetachedHead), "{err}");
+    assert!(err.to_string().contains("detached"), "{err}");
+    assert_eq!(count(repo, "HEAD"), 1);
+    assert_eq!(current_branch(repo).unwrap(), None);
+}
+
+#[test]
+fn push_to_bare_remote() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let own = regenerate_union(&a, &["a1"]);
+    let sha = commit_paths(&a, &own.paths, &own.message, &bot())
+        .unwrap()
+        .unwrap();
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let out = push_with_retry(&a, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("must not regenerate when the first push succeeds".into())
+    })
+    .unwrap();
+    assert_eq!(
+        out,
+        PushOutcome {
+            attempts: 1,
+            commit: sha.clone(),
+            pushed: true
+        }
+    );
+    assert_eq!(git(&bare, &["rev-parse", "main"]), sha);
+}
+
+/// Two appliers start from the same base; A pushes first, B is rejected, fetches,
+/// regenerates on A's result and pushes. Nothing is lost and history stays linear.
+#[test]
+fn two_appliers_racing_both_changes_land_linearly() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    let seed = git(&bare, &["rev-parse", "main"]);
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+
+    let ra = regenerate_union(&a, &["from-a"]);
+    let a_sha = commit_paths(&a, &ra.paths, &ra.message, &author)
+        .unwrap()
+        .unwrap();
+    let rb = regenerate_union(&b, &["from-b"]);
+    let b_first = commit_paths(&b, &rb.paths, &rb.message, &author)
+        .unwrap()
+        .unwrap();
+
+    let out_a = push_with_retry(&a, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-a"]))
+    })
+    .unwrap();
+    assert_eq!((out_a.attempts, out_a.pushed), (1, true));
+
+    let mut regen_calls = Vec::new();
+    let out_b = push_with_retry(&b, &req(&auth, &author, &generated, 3), |d: &Path| {
+        // The work tree was reset onto A's tip before we are asked to regenerate.
+        regen_calls.push(read(&d.join("index.txt")));
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap();
+    assert_eq!(regen_calls, vec!["base\nfrom-a\n".to_string()]);
+    assert_eq!(out_b.attempts, 2);
+    assert!(out_b.pushed);
+    assert_ne!(out_b.commit, b_first, "B's first commit was replaced");
+
+    let tip = git(&bare, &["rev-parse", "main"]);
+    assert_eq!(tip, out_b.commit);
+    assert_eq!(
+        git(&bare, &["show", "main:index.txt"]),
+        "base\nfrom-a\nfrom-b"
+    );
+    // A's commit is an ancestor of the final tip (no force-push dropped it) ...
+    git(&bare, &["merge-base", "--is-ancestor", &a_sha, &tip]);
+    // ... history is linear: seed → A → B', no merges, B's stale commit is not there.
+    assert_eq!(
+        git(&bare, &["rev-list", "--first-parent", "main"]),
+        format!("{tip}\n{a_sha}\n{seed}")
+    );
+    assert_eq!(git(&bare, &["rev-list", "--merges", "main"]), "");
+    assert_eq!(
+        git(&bare, &["log", "-1", "--format=%s", "main"]),
+        "berth: update index (+from-b)"
+    );
+    // B's local branch and tracking ref agree with the remote; its work tree is clean.
+    assert_eq!(git(&b, &["rev-parse", "main"]), tip);
+    assert_eq!(git(&b, &["rev-parse", "origin/main"]), tip);
+    assert_eq!(git(&b, &["status", "--porcelain"]), "");
+    // read_file_at sees the fetched remote state through a remote-tracking revspec.
+    assert_eq!(
+        read_file_at(&b, "origin/main~1", Path::new("index.txt"))
+            .unwrap()
+            .unwrap(),
+        b"base\nfrom-a\n"
+    );
+}
+
+#[test]
+fn regenerating_to_the_same_content_pushes_nothing() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    for (dir, who) in [(&a, "a"), (&b, "b")] {
+        // Different messages, so the two commits differ even within the same second.
+        let r = regenerate_union(dir, &["same"]);
+        let msg = format!("{} by {who}", r.message);
+        commit_paths(dir, &r.paths, &msg, &author).unwrap().unwrap();
+    }
+    let regen = |d: &Path| Ok::<_, String>(regenerate_union(d, &["same"]));
+    push_with_retry(&a, &req(&auth, &author, &generated, 3), regen).unwrap();
+    let a_tip = git(&bare, &["rev-parse", "main"]);
+    let out = push_with_retry(&b, &req(&auth, &author, &generated, 3), regen).unwrap();
+    assert_eq!(
+        out,
+        PushOutcome {
+            attempts: 1,
+            commit: a_tip.clone(),
+            pushed: false
+        }
+    );
+    assert_eq!(git(&bare, &["rev-parse", "main"]), a_tip);
+    assert_eq!(git(&b, &["rev-parse", "HEAD"]), a_tip);
+}
+
+/// The remote keeps moving (a third clone pushes every time B regenerates): B gives up after
+/// `max_attempts` pushes with a clear error and never overwrites the others' work.
+#[test]
+fn retries_are_bounded_when_the_remote_keeps_moving() {
+    let (tmp, bare) = seeded_remote();
+    let b = clone(&bare, tmp.path(), "b");
+    let c = clone(&bare, tmp.path(), "c");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let mut n = 0;
+    let c_push = |n: usize| {
+        git(&c, &["pull", "-q", "--ff-only", "origin", "main"]);
+        write(&c.join(format!("listing-{n}.yaml")), "x\n");
+        git(&c, &["add", "."]);
+        git(&c, &["commit", "-q", "-m", &format!("listing {n}")]);
+        git(&c, &["push", "-q", "origin", "main"]);
+    };
+    let r = regenerate_union(&b, &["from-b"]);
+    commit_paths(&b, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    c_push(0); // moves the remote before B's first push
+    let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |d: &Path| {
+        n += 1;
+        c_push(n); // ... and again after every fetch, so B is always behind
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap_err();
+    assert_eq!(n, 2, "regenerated after attempts 1 and 2 only");
+    match &err {
+        GitError::RetriesExhausted { attempts, .. } => assert_eq!(*attempts, 3),
+        other => panic!("expected RetriesExhausted, got {other}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("after 3 attempt"), "{msg}");
+    assert!(msg.contains("origin/main"), "{msg}");
+    // The remote holds C's three commits on top of the seed and none of B's.
+    assert_eq!(count(&bare, "main"), 4);
+    assert_eq!(git(&bare, &["show", "main:index.txt"]), "base");
+    assert_eq!(
+        git(&bare, &["log", "-1", "--format=%s", "main"]),
+        "listing 2"
+    );
+}
+
+/// A local unpushed commit that touches a non-generated file must not be thrown away by the
+/// reset onto the moved remote: berth stops with an error and leaves the branch alone.
+#[test]
+fn reset_refused_when_local_commits_touch_other_files() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let r = regenerate_union(&a, &["from-a"]);
+    commit_paths(&a, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    push_with_retry(&a, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-a"]))
+    })
+    .unwrap();
+
+    write(&b.join("README.md"), "hand edit\n");
+    git(&b, &["commit", "-q", "-am", "hand edit"]);
+    let r = regenerate_union(&b, &["from-b"]);
+    let b_head = commit_paths(&b, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("must not be called".into())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, GitError::UnpushedWork { path, .. } if path == "README.md"),
+        "{err}"
+    );
+    assert_eq!(git(&b, &["rev-parse", "HEAD"]), b_head, "branch untouched");
+    assert_eq!(read(&b.join("README.md")), "hand edit\n");
+}
+
+/// Uncommitted changes to a non-generated tracked file also block the reset.
+#[test]
+fn reset_refused_when_work_tree_is_dirty() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    write(&a.join("README.md"), "moved\n");
+    git(&a, &["commit", "-q", "-am", "move remote"]);
+    git(&a, &["push", "-q", "origin", "main"]);
+    let r = regenerate_union(&b, &["from-b"]);
+    commit_paths(&b, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    write(&b.join("README.md"), "uncommitted\n");
+    let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("must not be called".into())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, GitError::DirtyWorktree(p) if p == "README.md"),
+        "{err}"
+    );
+    assert_eq!(read(&b.join("README.md")), "uncommitted\n");
+}
+
+/// A callback failure is reported as such.
+#[test]
+fn regenerate_error_is_reported() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    write(&a.join("README.md"), "moved\n");
+    git(&a, &["commit", "-q", "-am", "move remote"]);
+    git(&a, &["push", "-q", "origin", "main"]);
+    let r = regenerate_union(&b, &["from-b"]);
+    commit_paths(&b, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("listing images/x.yaml is invalid".into())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, GitError::Regenerate(m) if m.contains("images/x.yaml")),
+        "{err}"
+    );
+}
+
+/// `git daemon` on loopback serving `base` with receive-pack enabled; killed on drop.
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn git_daemon(base: &Path) -> Daemon {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("git")
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!("--base-path={}", base.display()),
+            &base.display().to_string(),
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start git daemon ({e}); {GIT_HINT}"));
+    let d = Daemon { child, port };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "git daemon did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d
+}
+
+/// A server-side refusal (pre-receive hook) arrives through the push status, is reported
+/// with the server's words, and is not retried (the remote did not move).
+#[test]
+fn server_side_rejection_is_reported_not_retried() {
+    let (tmp, bare) = seeded_remote();
+    let hook = bare.join("hooks/pre-receive");
+    write(
+        &hook,
+        "#!/bin/sh\necho 'protected branch: use a pull request' >&2\nexit 1\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let daemon = git_daemon(tmp.path());
+    let a = clone(&bare, tmp.path(), "a");
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    git(&a, &["remote", "set-url", "origin", &url]);
+    let r = regenerate_union(&a, &["from-a"]);
+    commit_paths(&a, &r.paths, &r.message, &bot())
+        .unwrap()
+        .unwrap();
+    let seed = git(&bare, &["rev-parse", "main"]);
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let err = push_with_retry(&a, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("must not regenerate".into())
+    })
+    .unwrap_err();
+    assert!(matches!(&err, GitError::PushRejected { .. }), "{err}");
+    assert!(err.to_string().contains("refs/heads/main"), "{err}");
+    assert_eq!(git(&bare, &["rev-parse", "main"]), seed);
+}
+
+/// The race also works over a network transport (git://), where the remote's refs are only
+/// known from the server's advertisement.
+#[test]
+fn racing_over_git_daemon() {
+    let (tmp, bare) = seeded_remote();
+    let daemon = git_daemon(tmp.path());
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    let a = clone(&bare, tmp.path(), "a");
+    let b = clone(&bare, tmp.path(), "b");
+    git(&b, &["remote", "set-url", "origin", &url]);
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    write(&a.join("images/new.yaml"), "code: new\n");
+    git(&a, &["add", "."]);
+    git(&a, &["commit", "-q", "-m", "merge PR"]);
+    git(&a, &["push", "-q", "origin", "main"]);
+    let r = regenerate_union(&b, &["from-b"]);
+    commit_paths(&b, &r.paths, &r.message, &author)
+        .unwrap()
+        .unwrap();
+    let out = push_with_retry(&b, &req(&auth, &author, &generated, 3), |d: &Path| {
+        assert!(
+            d.join("images/new.yaml").exists(),
+            "reset onto the moved remote"
+        );
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap();
+    assert_eq!((out.attempts, out.pushed), (2, true));
+    assert_eq!(git(&bare, &["rev-parse", "main"]), out.commit);
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "3");
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const TOKEN: &str = "ghs_SuperSecretToken0123456789";
+const URL_SECRET: &str = "hunter2-url-password";
+
+/// A failing https push to an unreachable loopback port: neither the token given as auth nor
+/// a password embedded in the remote URL appears in the error.
+#[test]
+fn token_never_in_error_of_unreachable_https_push() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("https://x-access-token:{URL_SECRET}@127.0.0.1:{port}/o/r.git");
+    git(&a, &["remote", "set-url", "origin", &url]);
+    let r = regenerate_union(&a, &["x"]);
+    commit_paths(&a, &r.paths, &r.message, &bot())
+        .unwrap()
+        .unwrap();
+    let auth = PushAuth::with_token(TOKEN);
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let err = push_with_retry(&a, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("unreachable".into())
+    })
+    .unwrap_err();
+    let shown = format!("{err} / {err:?}");
+    assert!(matches!(err, GitError::Git { op: "push", .. }), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(!shown.contains(URL_SECRET), "{shown}");
+}
+
+/// An http server that always answers 401: the token is really offered (as
+/// `x-access-token:<token>` Basic auth), the callback does not loop forever, and the error
+/// names neither the token nor its base64 form.
+#[test]
+fn token_is_sent_but_never_shown_when_rejected() {
+    let (tmp, bare) = seeded_remote();
+    let a = clone(&bare, tmp.path(), "a");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let server = std::thread::spawn(move || {
+        let mut auths = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut idle_since = Instant::now();
+        while Instant::now() < deadline && idle_since.elapsed() < Duration::from_secs(3) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    idle_since = Instant::now();
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(5)))
+                        .unwrap();
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    let mut len = 0usize;
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                        let l = line.trim_end().to_string();
+                        line.clear();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("Authorization: ") {
+                            auths.push(v.to_string());
+                        }
+                        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length: ") {
+                            len = v.parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    let _ = reader.read_exact(&mut body);
+                    let mut s = stream;
+                    let _ = s.write_all(
+                        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        auths
+    });
+    // Credentials embedded in the remote URL must not be shown either.
+    let url = format!("http://x-access-token:{URL_SECRET}@127.0.0.1:{port}/o/r.git");
+    git(&a, &["remote", "set-url", "origin", &url]);
+    let r = regenerate_union(&a, &["x"]);
+    commit_paths(&a, &r.paths, &r.message, &bot())
+        .unwrap()
+        .unwrap();
+    let auth = PushAuth::with_token(TOKEN);
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let err = push_with_retry(&a, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("unreachable".into())
+    })
+    .unwrap_err();
+    let auths = server.join().unwrap();
+    let expected = format!(
+        "Basic {}",
+        base64(format!("x-access-token:{TOKEN}").as_bytes())
+    );
+    assert!(
+        auths.contains(&expected),
+        "the token was not offered as Basic auth; server saw {auths:?}"
+    );
+    assert!(
+        auths.len() <= 5,
+        "credential retries must be bounded: {}",
+        auths.len()
+    );
+    let shown = format!("{err} / {err:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(!shown.contains(URL_SECRET), "{shown}");
+    assert!(
+        !shown.contains(&base64(format!("x-access-token:{TOKEN}").as_bytes())),
+        "{shown}"
+    );
+}
+
+#[test]
+fn auth_from_env_takes_first_nonempty_var() {
+    // Unique variable names: tests run in parallel threads of one process.
+    // SAFETY: no other thread reads or writes these variables.
+    unsafe {
+        std::env::set_var("BERTH_TEST_TOKEN_EMPTY", "  ");
+        std::env::set_var("BERTH_TEST_TOKEN_SET", "tok");
+    }
+    let a = PushAuth::from_env(&[
+        "BERTH_TEST_TOKEN_UNSET",
+        "BERTH_TEST_TOKEN_EMPTY",
+        "BERTH_TEST_TOKEN_SET",
+    ]);
+    assert!(a.has_token());
+    let none = PushAuth::from_env(&["BERTH_TEST_TOKEN_UNSET", "BERTH_TEST_TOKEN_EMPTY"]);
+    assert!(!none.has_token());
+}
+
+/// actions/checkout makes depth-1 clones by default: the race must work from those too
+/// (libgit2's revwalk and merge-base code do not honour shallow grafts).
+#[test]
+fn racing_from_shallow_clones() {
+    let (tmp, bare) = seeded_remote();
+    // A few commits of history so that depth 1 really cuts something off.
+    let seed = tmp.path().join("seed");
+    for i in 0..3 {
+        write(&seed.join(format!("images/l{i}.yaml")), "x\n");
+        git(&seed, &["add", "."]);
+        git(&seed, &["commit", "-q", "-m", &format!("listing {i}")]);
+    }
+    git(&seed, &["push", "-q", "origin", "main"]);
+    // Over a smart transport: libgit2's local transport does not keep shallow roots on fetch.
+    let daemon = git_daemon(tmp.path());
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "a"]);
+    git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "b"]);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert_eq!(count(&b, "HEAD"), 1, "shallow clone");
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    for (dir, who) in [(&a, "from-a"), (&b, "from-b")] {
+        let r = regenerate_union(dir, &[who]);
+        commit_paths(dir, &r.paths, &r.message, &author)
+            .unwrap()
+            .unwrap();
+    }
+    let out_a = push_with_retry(&a, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-a"]))
+    })
+    .unwrap();
+    let out_b = push_with_retry(&b, &req(&auth, &author, &generated, 3), |d: &Path| {
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap();
+    assert_eq!((out_b.attempts, out_b.pushed), (2, true));
+    let tip = git(&bare, &["rev-parse", "main"]);
+    assert_eq!(tip, out_b.commit);
+    git(&bare, &["merge-base", "--is-ancestor", &out_a.commit, &tip]);
+    assert_eq!(
+        git(&bare, &["show", "main:index.txt"]),
+        "base\nfrom-a\nfrom-b"
+    );
+    assert_eq!(count(&bare, "main"), 6);
+}
