@@ -141,6 +141,15 @@ pub struct ApplyArgs {
     /// the catalogue untouched).
     #[arg(long, conflicts_with_all = ["commit", "push"])]
     pub out: Option<PathBuf>,
+    /// Remote to push to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+    /// Branch to push (default: the current branch).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// How many times to push when the branch keeps moving (fetch, regenerate, retry).
+    #[arg(long, default_value_t = 5)]
+    pub max_push_attempts: u32,
 }
 
 #[derive(Debug, Args)]

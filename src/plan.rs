@@ -138,10 +138,14 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         None => read_prev(&index_path, &cat.root, &mut diags),
     };
     diags.extend(crate::validate::check(&cat, Some(&prev)));
-    let ctx = Context {
-        now: now(),
-        commit: None,
+    let commit = match crate::git::head_commit(&opts.catalogue) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("no catalogue commit: {e}");
+            None
+        }
     };
+    let ctx = Context { now: now(), commit };
     let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
     let (outcomes, stats) = if diags.has_errors() || first.diags.has_errors() {
         // Do not spend registry requests on a catalogue that cannot be applied.
@@ -364,6 +368,31 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
     s
 }
 
+/// The recorded state at a git revision: the index file as committed at `rev` (an empty
+/// index when it did not exist yet there).
+pub fn index_at_rev(
+    catalogue: &Path,
+    index_flag: Option<&Path>,
+    rev: &str,
+) -> anyhow::Result<(Index, String)> {
+    let (cat, _) = crate::load::load(catalogue);
+    let path = index_path(&cat, index_flag);
+    // read_file_at wants the path relative to the catalogue directory.
+    let rel = path
+        .strip_prefix(catalogue)
+        .map(Path::to_path_buf)
+        .unwrap_or(path.clone());
+    match crate::git::read_file_at(catalogue, rev, &rel)? {
+        Some(bytes) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{} at {rev} is not UTF-8", rel.display()))?;
+            let idx = crate::index::parse(&text, &format!("{}@{rev}", rel.display()))?;
+            Ok((idx, text))
+        }
+        None => Ok((crate::index::empty(), String::new())),
+    }
+}
+
 /// GitHub rejects comments over 65,536 characters; the diff gets what the tables leave.
 const MARKDOWN_DIFF_BYTES: usize = 50_000;
 
@@ -382,7 +411,9 @@ fn truncate_lines(text: &str, max: usize) -> String {
         out.push('\n');
     }
     let rest = lines.count() + 1;
-    out.push_str(&format!("… {rest} more line(s); run `berth plan` locally for the full diff\n"));
+    out.push_str(&format!(
+        "… {rest} more line(s); run `berth plan` locally for the full diff\n"
+    ));
     out
 }
 
@@ -394,21 +425,29 @@ mod tests {
     fn truncate_keeps_whole_lines() {
         assert_eq!(truncate_lines("a\nb\n", 10), "a\nb\n");
         let t = truncate_lines("aaaa\nbbbb\ncccc\n", 11);
-        assert_eq!(t, "aaaa\nbbbb\n… 1 more line(s); run `berth plan` locally for the full diff\n");
+        assert_eq!(
+            t,
+            "aaaa\nbbbb\n… 1 more line(s); run `berth plan` locally for the full diff\n"
+        );
     }
 }
 
 /// `berth plan`.
 pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    if args.base.is_some() {
-        anyhow::bail!("--base needs the git integration, which is not available in this build yet");
-    }
+    let base_index = match &args.base {
+        Some(rev) => Some(index_at_rev(
+            &args.cat.catalogue,
+            args.index.index.as_deref(),
+            rev,
+        )?),
+        None => None,
+    };
     let opts = Options {
         catalogue: args.cat.catalogue.clone(),
         index: args.index.index.clone(),
         offline: args.offline,
         level: args.verify,
-        base_index: None,
+        base_index,
     };
     let c = compute(&opts)?;
     out.write_all(render(&c, args.format, args.offline).as_bytes())?;

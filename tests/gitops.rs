@@ -1,0 +1,294 @@
+//! GitOps end to end with real repositories and a real bare remote: PR plan against the base
+//! revision, merge, `apply --commit --push`, racing appliers, `resolve` on the result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .expect("git is installed (apt-get install git)");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn berth(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .current_dir(dir)
+        .env("BERTH_NOW", "2026-11-26T12:00:00Z")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("BERTH_GIT_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(path).unwrap();
+    assert!(s.contains(from), "{} lacks {from:?}", path.display());
+    std::fs::write(path, s.replacen(from, to, 1)).unwrap();
+}
+
+/// A bare remote holding the demo catalogue (applied once), and a clone of it.
+fn setup(tmp: &Path) -> (PathBuf, PathBuf) {
+    let remote = tmp.join("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+    let work = tmp.join("work");
+    git(tmp, &["clone", "-q", remote.to_str().unwrap(), "work"]);
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        &work,
+    );
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "catalogue"]);
+    git(&work, &["push", "-q", "-u", "origin", "main"]);
+    let o = berth(
+        &work,
+        &["apply", "--offline", "--skip-verify", "--commit", "--push"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    (remote, work)
+}
+
+fn clone(tmp: &Path, remote: &Path, name: &str) -> PathBuf {
+    git(tmp, &["clone", "-q", remote.to_str().unwrap(), name]);
+    tmp.join(name)
+}
+
+fn remote_index(remote: &Path) -> serde_json::Value {
+    let s = git(remote, &["show", "main:index.json"]);
+    serde_json::from_str(&s).unwrap()
+}
+
+fn version<'a>(idx: &'a serde_json::Value, code: &str, v: &str) -> Option<&'a serde_json::Value> {
+    idx["images"][code]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["version"] == v)
+}
+
+#[test]
+fn pr_plan_merge_apply_push_resolve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, work) = setup(tmp.path());
+    // The first apply committed exactly index.json, authored by berth, and pushed it.
+    assert_eq!(
+        git(&remote, &["log", "-1", "--format=%an <%ae>", "main"]),
+        "berth <berth@localhost>"
+    );
+    assert_eq!(
+        git(&remote, &["show", "--name-only", "--format=", "main"]),
+        "index.json"
+    );
+    let subject = git(&remote, &["log", "-1", "--format=%s", "main"]);
+    assert_eq!(
+        subject,
+        "berth: update index (ci-base@1.2.0, go-toolchain@1.0.0)"
+    );
+    let head_before = git(&remote, &["rev-parse", "main"]);
+
+    // A pull request upgrades node-build.
+    git(&work, &["checkout", "-q", "-b", "upgrade"]);
+    edit(
+        &work.join("images/node-build.yaml"),
+        "tag: \"22.11-2\"",
+        "tag: \"22.12-1\"",
+    );
+    edit(
+        &work.join("images/node-build.yaml"),
+        "type: incompatible\n  stage: released",
+        "type: fix\n  stage: testing",
+    );
+    git(&work, &["commit", "-q", "-am", "node-build 22.12"]);
+
+    let o = berth(
+        &work,
+        &[
+            "plan",
+            "--offline",
+            "--base",
+            "origin/main",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.contains("| `node-build` | 2.0.1 | new version 2.0.1 (fix) registry.acme.example/web/node-build:22.12-1 → testing |"), "{md}");
+    assert!(md.contains("```diff"), "{md}");
+    let o = berth(
+        &work,
+        &[
+            "plan",
+            "--offline",
+            "--base",
+            "origin/main",
+            "--format",
+            "json",
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan["changed"], true);
+    assert_eq!(plan["changes"][0]["code"], "node-build");
+    assert_eq!(plan["changes"][0]["kind"], "new-version");
+
+    // A PR that reuses a released number is caught in the plan.
+    edit(
+        &work.join("images/node-build.yaml"),
+        "  notes:",
+        "  version: 2.0.0\n  notes:",
+    );
+    let o = berth(&work, &["plan", "--offline", "--base", "origin/main"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("error[E0114]"), "{}", text(&o));
+    git(&work, &["checkout", "-q", "--", "images/node-build.yaml"]);
+
+    // Merge, then the merge job applies, commits and pushes.
+    git(&work, &["checkout", "-q", "main"]);
+    git(&work, &["merge", "-q", "--ff-only", "upgrade"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    let o = berth(
+        &work,
+        &["apply", "--offline", "--skip-verify", "--commit", "--push"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Pushed"), "{}", text(&o));
+    let idx = remote_index(&remote);
+    assert_eq!(
+        version(&idx, "node-build", "2.0.1").unwrap()["status"],
+        "testing"
+    );
+    assert_eq!(
+        git(&remote, &["log", "-1", "--format=%s", "main"]),
+        "berth: update index (node-build@2.0.1)"
+    );
+    // History is linear on top of what was there: merge commit, then the index commit.
+    assert_eq!(
+        git(
+            &remote,
+            &["rev-list", "--count", &format!("{head_before}..main")]
+        ),
+        "2"
+    );
+
+    // Running again changes nothing and creates no commit.
+    let tip = git(&remote, &["rev-parse", "main"]);
+    let o = berth(
+        &work,
+        &["apply", "--offline", "--skip-verify", "--commit", "--push"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Nothing to commit"), "{}", text(&o));
+    assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
+
+    // Pipelines resolve from the pushed result.
+    let fresh = clone(tmp.path(), &remote, "reader");
+    let o = berth(
+        &fresh,
+        &["resolve", "node-build@latest", "--project", "web-debug"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "registry.acme.example/web/node-build:22.12-1"
+    );
+    let o = berth(&fresh, &["resolve", "node-build@latest"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("registry.acme.example/web/node-build@sha256:")
+    );
+}
+
+#[test]
+fn racing_appliers_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, work) = setup(tmp.path());
+    // Merge job 1 starts on a commit that changes python-lint...
+    let a = clone(tmp.path(), &remote, "a");
+    edit(
+        &a.join("images/python-lint.yaml"),
+        "tag: \"2026.10.2\"\nrelease:\n  type: fix\n  stage: released",
+        "tag: \"2026.11.1\"\nrelease:\n  type: feature\n  stage: testing",
+    );
+    git(&a, &["commit", "-q", "-am", "python-lint 2026.11.1"]);
+    git(&a, &["push", "-q", "origin", "main"]);
+    // ...and merge job 2 on the next merge, which changes go-toolchain.
+    let b = clone(tmp.path(), &remote, "b");
+    edit(
+        &b.join("images/go-toolchain.yaml"),
+        "tag: \"1.23.3-1\"",
+        "tag: \"1.23.4-1\"",
+    );
+    git(&b, &["commit", "-q", "-am", "go-toolchain 1.23.4"]);
+    git(&b, &["push", "-q", "origin", "main"]);
+    drop(work);
+
+    // Job 1 finishes last but pushes first: rejected (the branch moved), regenerates, pushes.
+    let o = berth(
+        &a,
+        &["apply", "--offline", "--skip-verify", "--commit", "--push"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("(attempt 2)"), "{}", text(&o));
+    // Job 2: its branch moved too; after regenerating there is nothing left to add.
+    let o = berth(
+        &b,
+        &["apply", "--offline", "--skip-verify", "--commit", "--push"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let idx = remote_index(&remote);
+    assert_eq!(
+        version(&idx, "python-lint", "1.1.0").unwrap()["status"],
+        "testing"
+    );
+    assert_eq!(
+        version(&idx, "go-toolchain", "1.0.0").unwrap()["reference"],
+        "registry.acme.example/platform/go-toolchain:1.23.4-1"
+    );
+    // Both listing commits are in the history; no merge commits (nothing was forced or merged).
+    let log = git(&remote, &["log", "--format=%s", "main"]);
+    assert!(
+        log.contains("python-lint 2026.11.1") && log.contains("go-toolchain 1.23.4"),
+        "{log}"
+    );
+    assert_eq!(
+        git(&remote, &["rev-list", "--merges", "--count", "main"]),
+        "0"
+    );
+}
