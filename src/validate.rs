@@ -1,8 +1,1038 @@
-//! Not yet implemented.
+//! Stage 2, validate: static checks of a loaded catalogue (`berth validate`).
+//!
+//! Inputs: a [`Catalogue`] from `load` (config, listings, policies with their relative paths)
+//! and, when it exists, the current [`Index`]. Output: [`Diagnostics`], every problem at once,
+//! each with a stable [`Code`], the `file:line:col` of the offending value and a hint.
+//!
+//! Invariants and choices:
+//! - [`check`] is a pure function of its inputs except for the Dockerfile checks, which look at
+//!   the catalogue directory (existence, symlink escapes). It never stops at the first error.
+//! - Every cross-file rule (duplicate code, name, reference, policy name) is a single pass with a
+//!   hash map keyed by the normalised value, so the run is linear in the catalogue size; regexes
+//!   are compiled once (`LazyLock`).
+//! - Duplicates are reported at the *second* occurrence in path order (files are loaded sorted),
+//!   and the message names the first `file:line:col`.
+//! - Listing names and policy names are unique **case-insensitively** (`CI Base` and `ci base`
+//!   would be indistinguishable in a UI list); codes are compared exactly, as they are
+//!   identities that must equal the file stem.
+//! - Categories are kebab-case (`pipeline-job`, `tool`); `pipeline-job` needs `agentScope`.
+//! - A version mark without `qa` and without `delisted` is only a warning (it does nothing).
+//! - Template syntax of `target.tag` is not checked here (the promote stage owns templates).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
-pub fn run(_args: &crate::cli::ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    writeln!(out, "berth validate: not implemented yet")?;
-    Ok(crate::cli::EXIT_ERROR)
+use regex::Regex;
+use serde::Serialize;
+
+use crate::cli::{EXIT_FINDINGS, EXIT_OK, Format, ValidateArgs};
+use crate::diag::{Code, Diagnostic, Diagnostics, display_path};
+use crate::load::{CONFIG_FILE, Catalogue, Source};
+use crate::model::{Criterion, Index, Listing, Policy, QaStatus, Status, StringMatch};
+use crate::reference::{self, ImageRef};
+use crate::span::{Pos, Sp};
+
+static CODE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z_][A-Za-z0-9_-]{0,31}$").unwrap());
+static CATEGORY_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:-[a-z0-9]+)*$").unwrap());
+static POLICY_NAME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_][A-Za-z0-9_.-]{0,63}$").unwrap());
+static PLATFORM_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$").unwrap());
+static ENV_NAME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").unwrap());
+
+/// Longest listing name, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// The category that requires `agentScope`.
+pub const PIPELINE_JOB: &str = "pipeline-job";
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/// Check a loaded catalogue (and the index, for duplicate references). Collects everything.
+pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    check_config(cat, &mut d);
+    check_listings(cat, index, &mut d);
+    check_policies(cat, &mut d);
+    d
+}
+
+/// `berth validate`: load, check, print every diagnostic; exit 1 when there are errors.
+pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let root = &args.cat.catalogue;
+    let (cat, mut diags) = crate::load::load(root);
+    let index_path = args
+        .index
+        .index
+        .clone()
+        .unwrap_or_else(|| cat.index_path());
+    let index = read_index(root, &index_path, &mut diags);
+    diags.extend(check(&cat, index.as_ref()));
+    let failed = diags.has_errors();
+    let sorted = diags.into_sorted();
+    let text = match args.format {
+        Format::Text => crate::diag::render_text(&sorted),
+        Format::Json => render_json(&sorted)?,
+        Format::Markdown => render_markdown(&sorted),
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// Read `index.json` if it exists. A missing index is normal (nothing applied yet); an
+/// unreadable or malformed one is reported, and validation goes on without it.
+fn read_index(root: &Path, path: &Path, diags: &mut Diagnostics) -> Option<Index> {
+    if !path.exists() {
+        return None;
+    }
+    let shown = crate::diag::rel(root, path);
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::IndexUnreadable,
+                    &shown,
+                    Pos::UNKNOWN,
+                    format!("cannot read the index: {e}"),
+                )
+                .with_hint("check the file permissions, or pass another file with --index"),
+            );
+            return None;
+        }
+    };
+    match serde_json::from_str::<Index>(&text) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::IndexUnreadable,
+                    &shown,
+                    Pos::new(e.line() as u32, e.column() as u32),
+                    format!("the index is not valid: {e}"),
+                )
+                .with_hint(
+                    "the index is generated by `berth apply`; restore it from git instead of editing it",
+                ),
+            );
+            None
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    diagnostics: &'a [Diagnostic],
+    errors: usize,
+    warnings: usize,
+}
+
+/// Canonical JSON: keys sorted (through `serde_json::Value`), pretty, trailing newline.
+fn render_json(diags: &[Diagnostic]) -> anyhow::Result<String> {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let report = JsonReport {
+        diagnostics: diags,
+        errors,
+        warnings: diags.len() - errors,
+    };
+    let value = serde_json::to_value(&report)?;
+    let mut s = serde_json::to_string_pretty(&value)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// A markdown list that fits a PR comment or `$GITHUB_STEP_SUMMARY`.
+fn render_markdown(diags: &[Diagnostic]) -> String {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let mut s = String::from("### berth validate\n\n");
+    if diags.is_empty() {
+        s.push_str("No problems found.\n");
+        return s;
+    }
+    s.push_str(&format!("{errors} error(s), {warnings} warning(s)\n\n"));
+    for d in diags {
+        let sev = if d.is_error() { "error" } else { "warning" };
+        s.push_str(&format!(
+            "- **{sev}** `{}` `{}:{}:{}`: {}\n",
+            d.code,
+            d.file,
+            d.line,
+            d.column,
+            md_escape(&d.message)
+        ));
+        if let Some(h) = &d.hint {
+            s.push_str(&format!("  - hint: {}\n", md_escape(h)));
+        }
+    }
+    s
+}
+
+/// Keep user-controlled text from breaking the list (HTML, emphasis, links).
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            '*' | '_' | '[' | ']' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn at(pos: Pos, file: &Path) -> String {
+    format!("{}:{}", display_path(file), pos)
+}
+
+/// Where a first occurrence was seen, for duplicate messages.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    file: &'a Path,
+    pos: Pos,
+}
+
+/// Normalise a repo-relative path lexically. `Err` explains why it is not acceptable:
+/// absolute, empty, or climbing above the root with `..`.
+pub fn normalize_relative(path: &str) -> Result<PathBuf, &'static str> {
+    if path.trim().is_empty() {
+        return Err("is empty");
+    }
+    // Both separators count: a Windows-style `..\..\x` must not slip through on Unix.
+    let unified = path.replace('\\', "/");
+    if unified.starts_with('/') || has_drive_prefix(&unified) {
+        return Err("is absolute");
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in unified.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("climbs out of the catalogue with `..`");
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Err("names the catalogue root, not a file");
+    }
+    Ok(parts.iter().collect())
+}
+
+fn has_drive_prefix(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+}
+
+/// Does `candidate` (existing) resolve inside `root`? Catches symlinks pointing outside.
+fn resolves_inside(root: &Path, candidate: &Path) -> bool {
+    match (root.canonicalize(), candidate.canonicalize()) {
+        (Ok(r), Ok(c)) => c.starts_with(r),
+        _ => true,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// berth.yaml
+
+fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
+    let file = cat
+        .config_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+    let cfg = &cat.config;
+    if let Some(index) = &cfg.index {
+        match normalize_relative(&index.value) {
+            Ok(_) => {}
+            Err(why) => d.push(
+                Diagnostic::error(
+                    Code::IndexPathEscapes,
+                    &file,
+                    index.pos,
+                    format!("index path `{}` {why}", index.value),
+                )
+                .with_hint("use a path inside the catalogue, e.g. `index.json`"),
+            ),
+        }
+    }
+    for (host, reg) in &cfg.registries {
+        if !reference::valid_registry(host) {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidRegistry,
+                    &file,
+                    reg.pos,
+                    format!("registry key `{host}` is not a valid registry host"),
+                )
+                .with_hint("write the host only, e.g. `reg.example.com` or `localhost:5000` (no scheme, no path)"),
+            );
+        }
+        if reg.max_concurrency == Some(0) {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidConfig,
+                    &file,
+                    reg.pos,
+                    format!("registries.{host}.maxConcurrency must be at least 1"),
+                )
+                .with_hint("remove the setting to use the default"),
+            );
+        }
+        if let Some(rps) = reg.requests_per_second
+            && !(rps.is_finite() && rps > 0.0)
+        {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidConfig,
+                    &file,
+                    reg.pos,
+                    format!("registries.{host}.requestsPerSecond must be a positive number, got {rps}"),
+                )
+                .with_hint("remove the setting for no rate limit"),
+            );
+        }
+    }
+    for (name, cred) in &cfg.credentials {
+        let user = cred.username_env.as_deref();
+        let pass = cred.password_env.as_deref();
+        let env_pair = user.is_some() || pass.is_some();
+        let problem = match (user, pass, cred.docker_config) {
+            (Some(_), Some(_), false) | (None, None, true) => None,
+            (_, _, true) => Some("sets both dockerConfig and usernameEnv/passwordEnv"),
+            (Some(_), None, false) => Some("has usernameEnv but no passwordEnv"),
+            (None, Some(_), false) => Some("has passwordEnv but no usernameEnv"),
+            (None, None, false) => Some("has no source"),
+        };
+        if let Some(problem) = problem {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidConfig,
+                    &file,
+                    cred.pos,
+                    format!("credential `{name}` {problem}"),
+                )
+                .with_hint("give both usernameEnv and passwordEnv (environment variable names), or dockerConfig: true"),
+            );
+        } else if env_pair {
+            for (field, var) in [("usernameEnv", user), ("passwordEnv", pass)] {
+                if let Some(var) = var
+                    && !ENV_NAME_RE.is_match(var)
+                {
+                    d.push(
+                        Diagnostic::error(
+                            Code::InvalidConfig,
+                            &file,
+                            cred.pos,
+                            format!("credential `{name}`: {field} `{var}` is not an environment variable name"),
+                        )
+                        .with_hint("name the variable that holds the secret (e.g. REGISTRY_TOKEN), never the secret itself"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_credential(
+    cat: &Catalogue,
+    cred: Option<&Sp<String>>,
+    file: &Path,
+    d: &mut Diagnostics,
+) {
+    if let Some(c) = cred
+        && !cat.config.credentials.contains_key(c.value.as_str())
+    {
+        let known: Vec<&str> = cat.config.credentials.keys().map(String::as_str).collect();
+        let hint = if known.is_empty() {
+            "define it under `credentials:` in berth.yaml".to_string()
+        } else {
+            format!(
+                "define it under `credentials:` in berth.yaml; known: {}",
+                known.join(", ")
+            )
+        };
+        d.push(
+            Diagnostic::error(
+                Code::UnknownCredential,
+                file,
+                c.pos,
+                format!("credential `{}` is not defined in berth.yaml", c.value),
+            )
+            .with_hint(hint),
+        );
+    }
+}
+
+fn check_registry(reg: Option<&Sp<String>>, file: &Path, d: &mut Diagnostics) {
+    if let Some(r) = reg
+        && !r.value.trim().is_empty()
+        && !reference::valid_registry(&r.value)
+    {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidRegistry,
+                file,
+                r.pos,
+                format!("`{}` is not a valid registry host", r.value),
+            )
+            .with_hint("write the host only, e.g. `reg.example.com` or `localhost:5000`; leave it out for docker.io"),
+        );
+    }
+}
+
+fn check_repository(repo: &Sp<String>, file: &Path, d: &mut Diagnostics) {
+    if !reference::valid_repository(&repo.value) {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidRepository,
+                file,
+                repo.pos,
+                format!("`{}` is not a valid OCI repository", repo.value),
+            )
+            .with_hint("lowercase components [a-z0-9] joined by `.`, `_`, `__` or `-`, separated by `/`; no registry host or tag in it"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings
+
+/// Released versions in the index by canonical reference, for duplicate-reference checks.
+struct ReleasedRef<'a> {
+    code: &'a str,
+    version: &'a str,
+    /// Is it the newest version of its image (the normal "unchanged" case)?
+    newest: bool,
+}
+
+fn canonical_index_ref(s: &str) -> String {
+    match ImageRef::parse_canonical(s) {
+        Some(r) => ImageRef::new(Some(&r.registry), &r.repository, &r.tag).to_string(),
+        None => s.to_string(),
+    }
+}
+
+fn released_refs(index: &Index) -> HashMap<String, Vec<ReleasedRef<'_>>> {
+    let mut map: HashMap<String, Vec<ReleasedRef<'_>>> = HashMap::new();
+    for (code, img) in &index.images {
+        // Newest by semver precedence; the index keeps them ascending, but do not rely on it.
+        let newest = img
+            .versions
+            .iter()
+            .filter_map(|v| semver::Version::parse(&v.version).ok().map(|p| (p, v)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, v)| v.version.as_str())
+            .or_else(|| img.versions.last().map(|v| v.version.as_str()));
+        for v in &img.versions {
+            if v.status == Status::Released {
+                map.entry(canonical_index_ref(&v.reference))
+                    .or_default()
+                    .push(ReleasedRef {
+                        code,
+                        version: &v.version,
+                        newest: Some(v.version.as_str()) == newest,
+                    });
+            }
+        }
+    }
+    map
+}
+
+fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
+    let released = index.map(released_refs).unwrap_or_default();
+    let mut codes: HashMap<&str, Seen<'_>> = HashMap::new();
+    let mut names: HashMap<String, Seen<'_>> = HashMap::new();
+    let mut refs: HashMap<String, Seen<'_>> = HashMap::new();
+    for src in &cat.listings {
+        let file = src.path.as_path();
+        let l = &src.value;
+        check_listing_fields(cat, src, d);
+
+        match codes.entry(l.code.value.as_str()) {
+            Entry::Vacant(v) => {
+                v.insert(Seen {
+                    file,
+                    pos: l.code.pos,
+                });
+            }
+            Entry::Occupied(first) => {
+                let first = *first.get();
+                d.push(
+                    Diagnostic::error(
+                        Code::DuplicateCode,
+                        file,
+                        l.code.pos,
+                        format!(
+                            "code `{}` is already used by {}",
+                            l.code.value,
+                            at(first.pos, first.file)
+                        ),
+                    )
+                    .with_hint("codes identify images in the store; give this listing its own code and file name"),
+                );
+            }
+        }
+
+        let name_key = l.name.value.trim().to_lowercase();
+        if !name_key.is_empty() {
+            match names.entry(name_key) {
+                Entry::Vacant(v) => {
+                    v.insert(Seen {
+                        file,
+                        pos: l.name.pos,
+                    });
+                }
+                Entry::Occupied(first) => {
+                    let first = *first.get();
+                    d.push(
+                        Diagnostic::error(
+                            Code::DuplicateName,
+                            file,
+                            l.name.pos,
+                            format!(
+                                "name `{}` is already used by {} (names are compared case-insensitively)",
+                                l.name.value,
+                                at(first.pos, first.file)
+                            ),
+                        )
+                        .with_hint("names must be unique across the catalogue"),
+                    );
+                }
+            }
+        }
+
+        let r = ImageRef::of_spec(&l.image);
+        let r_str = r.to_string();
+        match refs.entry(r_str.clone()) {
+            Entry::Vacant(v) => {
+                v.insert(Seen {
+                    file,
+                    pos: l.image.tag.pos,
+                });
+            }
+            Entry::Occupied(first) => {
+                let first = *first.get();
+                d.push(
+                    Diagnostic::error(
+                        Code::DuplicateReference,
+                        file,
+                        l.image.tag.pos,
+                        format!(
+                            "image `{r_str}` is also listed by {}",
+                            at(first.pos, first.file)
+                        ),
+                    )
+                    .with_hint("each listing publishes its own image; use a different repository or tag"),
+                );
+            }
+        }
+        if let Some(users) = released.get(&r_str) {
+            // Report the most relevant clash only: another image first, then an older version.
+            let clash = users
+                .iter()
+                .filter(|u| u.code != l.code.value.as_str())
+                .min_by_key(|u| u.code)
+                .or_else(|| users.iter().find(|u| !u.newest));
+            if let Some(u) = clash {
+                let (msg, hint) = if u.code != l.code.value.as_str() {
+                    (
+                        format!(
+                            "image `{r_str}` is already released as version {} of `{}`",
+                            u.version, u.code
+                        ),
+                        "a released reference belongs to one image; push a new tag for this one",
+                    )
+                } else {
+                    (
+                        format!(
+                            "image `{r_str}` is already released as version {}, which is not the newest version of `{}`",
+                            u.version, u.code
+                        ),
+                        "going back to an old tag would release the same image again under a new number; push a new tag, or delist the newer versions",
+                    )
+                };
+                d.push(
+                    Diagnostic::error(Code::DuplicateReference, file, l.image.tag.pos, msg)
+                        .with_hint(hint),
+                );
+            }
+        }
+    }
+}
+
+fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnostics) {
+    let file = src.path.as_path();
+    let l = &src.value;
+
+    // code
+    if !CODE_RE.is_match(&l.code.value) {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidCode,
+                file,
+                l.code.pos,
+                format!("code `{}` is not valid", l.code.value),
+            )
+            .with_hint("a letter or `_`, then up to 31 letters, digits, `_` or `-` (^[a-zA-Z_][A-Za-z0-9_-]{0,31}$)"),
+        );
+    }
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem != l.code.value {
+        d.push(
+            Diagnostic::error(
+                Code::CodeStemMismatch,
+                file,
+                l.code.pos,
+                format!(
+                    "code `{}` does not match the file name `{stem}`",
+                    l.code.value
+                ),
+            )
+            .with_hint(format!(
+                "rename the file to `{}.yaml` or set `code: {stem}`",
+                l.code.value
+            )),
+        );
+    }
+
+    // name, summary, publisher
+    let name_chars = l.name.value.chars().count();
+    if l.name.value.trim().is_empty() || name_chars > MAX_NAME_CHARS {
+        let why = if l.name.value.trim().is_empty() {
+            "is empty".to_string()
+        } else {
+            format!("is {name_chars} characters long")
+        };
+        d.push(
+            Diagnostic::error(
+                Code::InvalidName,
+                file,
+                l.name.pos,
+                format!("name {why}"),
+            )
+            .with_hint(format!(
+                "names are 1-{MAX_NAME_CHARS} characters; put longer text in `summary` or `description`"
+            )),
+        );
+    }
+    for (field, v) in [("summary", &l.summary), ("publisher", &l.publisher)] {
+        empty_field(field, v, file, d);
+    }
+    if let Some(p) = &l.debug_project {
+        empty_field("debugProject", p, file, d);
+    }
+    for s in &l.agent_scope {
+        empty_field("agentScope entry", s, file, d);
+    }
+    for s in &l.labels {
+        empty_field("labels entry", s, file, d);
+    }
+
+    // category
+    if let Some(cat_) = &l.category {
+        if !CATEGORY_RE.is_match(&cat_.value) {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidCategory,
+                    file,
+                    cat_.pos,
+                    format!("category `{}` is not kebab-case", cat_.value),
+                )
+                .with_hint("lowercase words joined by `-`, e.g. `pipeline-job`"),
+            );
+        }
+        if cat_.value == PIPELINE_JOB && l.agent_scope.is_empty() {
+            d.push(
+                Diagnostic::error(
+                    Code::MissingAgentScope,
+                    file,
+                    cat_.pos,
+                    "category `pipeline-job` requires a non-empty `agentScope`",
+                )
+                .with_hint("add e.g. `agentScope: [linux-docker]` naming the agents the job may run on"),
+            );
+        }
+    }
+
+    // image
+    let img = &l.image.value;
+    check_registry(img.registry.as_ref(), file, d);
+    check_repository(&img.repository, file, d);
+    if img.tag.value == "latest" {
+        d.push(
+            Diagnostic::error(
+                Code::TagLatest,
+                file,
+                img.tag.pos,
+                "the tag `latest` is not allowed",
+            )
+            .with_hint("use an immutable, versioned tag (e.g. `2026.11.1`); berth provides `latest` as a channel"),
+        );
+    } else if !reference::valid_tag(&img.tag.value) {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidTag,
+                file,
+                img.tag.pos,
+                format!("`{}` is not a valid OCI tag", img.tag.value),
+            )
+            .with_hint("up to 128 characters [A-Za-z0-9_.-], not starting with `.` or `-`; quote numeric tags"),
+        );
+    }
+    check_credential(cat, img.credential.as_ref(), file, d);
+
+    // dockerfile
+    if let Some(df) = &l.dockerfile {
+        match normalize_relative(&df.value) {
+            Err(why) => d.push(
+                Diagnostic::error(
+                    Code::DockerfileEscapes,
+                    file,
+                    df.pos,
+                    format!("dockerfile path `{}` {why}", df.value),
+                )
+                .with_hint("give a path relative to the catalogue root, e.g. `dockerfiles/ci-base.Dockerfile`"),
+            ),
+            Ok(rel) => {
+                let full = cat.root.join(&rel);
+                if !full.is_file() {
+                    d.push(
+                        Diagnostic::error(
+                            Code::DockerfileMissing,
+                            file,
+                            df.pos,
+                            format!("dockerfile `{}` does not exist", display_path(&rel)),
+                        )
+                        .with_hint("paths are relative to the catalogue root, not to the listing"),
+                    );
+                } else if !resolves_inside(&cat.root, &full) {
+                    d.push(
+                        Diagnostic::error(
+                            Code::DockerfileEscapes,
+                            file,
+                            df.pos,
+                            format!(
+                                "dockerfile `{}` is a symlink to a file outside the catalogue",
+                                df.value
+                            ),
+                        )
+                        .with_hint("copy the Dockerfile into the catalogue repository"),
+                    );
+                }
+            }
+        }
+    }
+
+    // release.version
+    if let Some(v) = &l.release.version
+        && semver::Version::parse(&v.value).is_err()
+    {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidVersionKey,
+                file,
+                v.pos,
+                format!("release.version `{}` is not a semantic version", v.value),
+            )
+            .with_hint("write MAJOR.MINOR.PATCH, e.g. `1.2.0` (a pre-release suffix like `-rc.1` is allowed)"),
+        );
+    }
+
+    // versions
+    for (key, mark) in &l.versions {
+        if let Err(e) = semver::Version::parse(key) {
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidVersionKey,
+                    file,
+                    mark.pos,
+                    format!("versions key `{key}` is not a semantic version: {e}"),
+                )
+                .with_hint("quote the full version, e.g. \"1.0.1\""),
+            );
+        }
+        let reason_empty = mark.reason.as_deref().is_none_or(|r| r.trim().is_empty());
+        if mark.qa == Some(QaStatus::Failed) && reason_empty {
+            d.push(
+                Diagnostic::error(
+                    Code::QaReasonMissing,
+                    file,
+                    mark.pos,
+                    format!("version {key} is marked `qa: failed` without a reason"),
+                )
+                .with_hint("add `reason: \"...\"`, e.g. the failing acceptance run"),
+            );
+        }
+        if mark.qa.is_none() && !mark.delisted {
+            d.push(
+                Diagnostic::warning(
+                    Code::EmptyMark,
+                    file,
+                    mark.pos,
+                    format!("the mark for version {key} has neither `qa` nor `delisted: true`; it has no effect"),
+                )
+                .with_hint("set `qa: failed|passed` or `delisted: true`, or remove the entry"),
+            );
+        }
+    }
+}
+
+fn empty_field(field: &str, v: &Sp<String>, file: &Path, d: &mut Diagnostics) {
+    if v.value.trim().is_empty() {
+        d.push(
+            Diagnostic::error(Code::EmptyField, file, v.pos, format!("{field} is empty"))
+                .with_hint("give a value or remove the field when it is optional"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+
+/// Compile a doublestar repository pattern (`dev/**`, `team-*/web?`) to an anchored regex.
+///
+/// `*` matches within one path component, `?` one character of a component, and a `**`
+/// component any number (including zero) of whole components. Literal parts must be valid
+/// repository characters, so a pattern only matches repositories a registry can hold.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
+    if pattern.is_empty() {
+        return Err("the pattern is empty".into());
+    }
+    let mut comps: Vec<&str> = Vec::new();
+    for c in pattern.split('/') {
+        // `**/**` is the same as `**`.
+        if c == "**" && comps.last() == Some(&"**") {
+            continue;
+        }
+        comps.push(c);
+    }
+    for c in &comps {
+        if c.is_empty() {
+            return Err("empty path component (`//`, or a leading or trailing `/`)".into());
+        }
+        if *c != "**" {
+            if c.contains("**") {
+                return Err(format!(
+                    "`**` must be a whole path component, found `{c}`"
+                ));
+            }
+            // Wildcards stand for at least a valid character; the rest must be a valid component.
+            let probe = c.replace(['*', '?'], "a");
+            if !reference::valid_repository(&probe) {
+                return Err(format!("component `{c}` is not a valid repository component"));
+            }
+        }
+    }
+    if comps == ["**"] {
+        return Regex::new(r"^[^/]+(?:/[^/]+)*$").map_err(|e| e.to_string());
+    }
+    let mut re = String::from("^");
+    let mut after_leading_globstar = false;
+    for (i, c) in comps.iter().enumerate() {
+        if *c == "**" {
+            if i == 0 {
+                re.push_str("(?:[^/]+/)*");
+                after_leading_globstar = true;
+            } else {
+                re.push_str("(?:/[^/]+)*");
+            }
+            continue;
+        }
+        if i > 0 && !after_leading_globstar {
+            re.push('/');
+        }
+        after_leading_globstar = false;
+        for ch in c.chars() {
+            match ch {
+                '*' => re.push_str("[^/]*"),
+                '?' => re.push_str("[^/]"),
+                other => re.push_str(&regex::escape(&other.to_string())),
+            }
+        }
+    }
+    re.push('$');
+    Regex::new(&re).map_err(|e| e.to_string())
+}
+
+/// The last meaningful line of a regex error ("error: unclosed group"), so the diagnostic
+/// stays on one line.
+fn regex_error_text(e: &regex::Error) -> String {
+    let s = e.to_string();
+    s.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: ").map(str::to_string))
+        .unwrap_or_else(|| s.lines().last().unwrap_or("").trim().to_string())
+}
+
+fn check_policies(cat: &Catalogue, d: &mut Diagnostics) {
+    let mut names: HashMap<String, Seen<'_>> = HashMap::new();
+    for src in &cat.policies {
+        let file = src.path.as_path();
+        let p = &src.value;
+        check_policy(cat, p, file, d);
+        let key = p.name.value.to_lowercase();
+        match names.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(Seen {
+                    file,
+                    pos: p.name.pos,
+                });
+            }
+            Entry::Occupied(first) => {
+                let first = *first.get();
+                d.push(
+                    Diagnostic::error(
+                        Code::DuplicatePolicyName,
+                        file,
+                        p.name.pos,
+                        format!(
+                            "policy name `{}` is already used by {} (compared case-insensitively)",
+                            p.name.value,
+                            at(first.pos, first.file)
+                        ),
+                    )
+                    .with_hint("promotions are recorded by policy name; give each policy its own"),
+                );
+            }
+        }
+    }
+}
+
+fn check_policy(cat: &Catalogue, p: &Policy, file: &Path, d: &mut Diagnostics) {
+    if !POLICY_NAME_RE.is_match(&p.name.value) {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidPolicyName,
+                file,
+                p.name.pos,
+                format!("policy name `{}` is not valid", p.name.value),
+            )
+            .with_hint("up to 64 letters, digits, `_`, `.` or `-`, e.g. `website-to-qa`"),
+        );
+    }
+    check_registry(p.source.registry.as_ref(), file, d);
+    check_credential(cat, p.source.credential.as_ref(), file, d);
+    if let Err(e) = compile_pattern(&p.source.repository.value) {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidPattern,
+                file,
+                p.source.repository.pos,
+                format!(
+                    "source repository `{}` is not a valid pattern: {e}",
+                    p.source.repository.value
+                ),
+            )
+            .with_hint("a repository path where components may use `*`, `?`, or be `**`, e.g. `dev/**`"),
+        );
+    }
+    check_registry(p.target.registry.as_ref(), file, d);
+    check_repository(&p.target.repository, file, d);
+    check_credential(cat, p.target.credential.as_ref(), file, d);
+    for c in &p.criteria {
+        match &c.value {
+            Criterion::Tag(m) => check_match("tag", m, c.pos, file, d),
+            Criterion::Label(l) => {
+                if l.name.trim().is_empty() {
+                    d.push(
+                        Diagnostic::error(Code::EmptyField, file, c.pos, "label criterion has an empty `name`")
+                            .with_hint("name the image config label, e.g. `org.opencontainers.image.vendor`"),
+                    );
+                }
+                check_match("label", &l.operators(), c.pos, file, d);
+            }
+            Criterion::Platform(pl) => {
+                if !PLATFORM_RE.is_match(pl) {
+                    d.push(
+                        Diagnostic::error(
+                            Code::InvalidPlatform,
+                            file,
+                            c.pos,
+                            format!("platform `{pl}` is not os/arch[/variant]"),
+                        )
+                        .with_hint("e.g. `linux/amd64` or `linux/arm64/v8`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagnostics) {
+    let any = m.equals.is_some()
+        || m.starts_with.is_some()
+        || m.ends_with.is_some()
+        || m.contains.is_some()
+        || m.one_of.is_some()
+        || m.not_one_of.is_some()
+        || m.matches.is_some()
+        || m.semver.is_some();
+    if !any {
+        d.push(
+            Diagnostic::error(
+                Code::EmptyMatch,
+                file,
+                pos,
+                format!("{kind} criterion has no operator"),
+            )
+            .with_hint("use equals, startsWith, endsWith, contains, oneOf, notOneOf, matches or semver"),
+        );
+    }
+    if m.one_of.as_ref().is_some_and(Vec::is_empty) {
+        d.push(
+            Diagnostic::error(
+                Code::EmptyMatch,
+                file,
+                pos,
+                format!("{kind} criterion has an empty `oneOf`, which never matches"),
+            )
+            .with_hint("list at least one value"),
+        );
+    }
+    if let Some(re) = &m.matches
+        && let Err(e) = Regex::new(re)
+    {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidRegex,
+                file,
+                pos,
+                format!("{kind} `matches` is not a valid regex: {}", regex_error_text(&e)),
+            )
+            .with_hint("Rust regex syntax (https://docs.rs/regex); the whole value must match"),
+        );
+    }
+    if let Some(range) = &m.semver
+        && let Err(e) = semver::VersionReq::parse(range)
+    {
+        d.push(
+            Diagnostic::error(
+                Code::InvalidSemverRange,
+                file,
+                pos,
+                format!("{kind} `semver` range `{range}` is not valid: {e}"),
+            )
+            .with_hint("e.g. `>=1.2, <2` or `^1.4`"),
+        );
+    }
 }
