@@ -19,8 +19,8 @@
 //! - A version mark without `qa` and without `delisted` is only a warning (it does nothing).
 //! - Template syntax of `target.tag` is not checked here (the promote stage owns templates).
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -68,11 +68,7 @@ pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let root = &args.cat.catalogue;
     let (cat, mut diags) = crate::load::load(root);
-    let index_path = args
-        .index
-        .index
-        .clone()
-        .unwrap_or_else(|| cat.index_path());
+    let index_path = args.index.index.clone().unwrap_or_else(|| cat.index_path());
     let index = read_index(root, &index_path, &mut diags);
     diags.extend(check(&cat, index.as_ref()));
     let failed = diags.has_errors();
@@ -258,6 +254,7 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
         .clone()
         .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
     let cfg = &cat.config;
+    let mut keys = KeyLocator::new(&cat.root);
     if let Some(index) = &cfg.index {
         match normalize_relative(&index.value) {
             Ok(_) => {}
@@ -278,7 +275,7 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
                 Diagnostic::error(
                     Code::InvalidRegistry,
                     &file,
-                    reg.pos,
+                    keys.key(&file, Section::Registries, host, reg.pos),
                     format!("registry key `{host}` is not a valid registry host"),
                 )
                 .with_hint("write the host only, e.g. `reg.example.com` or `localhost:5000` (no scheme, no path)"),
@@ -289,7 +286,13 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
                 Diagnostic::error(
                     Code::InvalidConfig,
                     &file,
-                    reg.pos,
+                    keys.field(
+                        &file,
+                        Section::Registries,
+                        host,
+                        |f| f.max_concurrency.as_ref().map(|s| s.pos),
+                        reg.pos,
+                    ),
                     format!("registries.{host}.maxConcurrency must be at least 1"),
                 )
                 .with_hint("remove the setting to use the default"),
@@ -302,8 +305,16 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
                 Diagnostic::error(
                     Code::InvalidConfig,
                     &file,
-                    reg.pos,
-                    format!("registries.{host}.requestsPerSecond must be a positive number, got {rps}"),
+                    keys.field(
+                        &file,
+                        Section::Registries,
+                        host,
+                        |f| f.requests_per_second.as_ref().map(|s| s.pos),
+                        reg.pos,
+                    ),
+                    format!(
+                        "registries.{host}.requestsPerSecond must be a positive number, got {rps}"
+                    ),
                 )
                 .with_hint("remove the setting for no rate limit"),
             );
@@ -325,7 +336,7 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
                 Diagnostic::error(
                     Code::InvalidConfig,
                     &file,
-                    cred.pos,
+                    keys.key(&file, Section::Credentials, name, cred.pos),
                     format!("credential `{name}` {problem}"),
                 )
                 .with_hint("give both usernameEnv and passwordEnv (environment variable names), or dockerConfig: true"),
@@ -339,7 +350,7 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
                         Diagnostic::error(
                             Code::InvalidConfig,
                             &file,
-                            cred.pos,
+                            env_pos(&mut keys, &file, name, field, cred.pos),
                             format!("credential `{name}`: {field} `{var}` is not an environment variable name"),
                         )
                         .with_hint("name the variable that holds the secret (e.g. REGISTRY_TOKEN), never the secret itself"),
@@ -350,12 +361,27 @@ fn check_config(cat: &Catalogue, d: &mut Diagnostics) {
     }
 }
 
-fn check_credential(
-    cat: &Catalogue,
-    cred: Option<&Sp<String>>,
-    file: &Path,
-    d: &mut Diagnostics,
-) {
+fn env_pos(keys: &mut KeyLocator<'_>, file: &Path, name: &str, field: &str, fallback: Pos) -> Pos {
+    if field == "usernameEnv" {
+        keys.field(
+            file,
+            Section::Credentials,
+            name,
+            |f| f.username_env.as_ref().map(|s| s.pos),
+            fallback,
+        )
+    } else {
+        keys.field(
+            file,
+            Section::Credentials,
+            name,
+            |f| f.password_env.as_ref().map(|s| s.pos),
+            fallback,
+        )
+    }
+}
+
+fn check_credential(cat: &Catalogue, cred: Option<&Sp<String>>, file: &Path, d: &mut Diagnostics) {
     if let Some(c) = cred
         && !cat.config.credentials.contains_key(c.value.as_str())
     {
@@ -460,10 +486,11 @@ fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
     let mut codes: HashMap<&str, Seen<'_>> = HashMap::new();
     let mut names: HashMap<String, Seen<'_>> = HashMap::new();
     let mut refs: HashMap<String, Seen<'_>> = HashMap::new();
+    let mut keys = KeyLocator::new(&cat.root);
     for src in &cat.listings {
         let file = src.path.as_path();
         let l = &src.value;
-        check_listing_fields(cat, src, d);
+        check_listing_fields(cat, src, &mut keys, d);
 
         match codes.entry(l.code.value.as_str()) {
             Entry::Vacant(v) => {
@@ -539,7 +566,9 @@ fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
                             at(first.pos, first.file)
                         ),
                     )
-                    .with_hint("each listing publishes its own image; use a different repository or tag"),
+                    .with_hint(
+                        "each listing publishes its own image; use a different repository or tag",
+                    ),
                 );
             }
         }
@@ -577,7 +606,12 @@ fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
     }
 }
 
-fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnostics) {
+fn check_listing_fields(
+    cat: &Catalogue,
+    src: &Source<Listing>,
+    keys: &mut KeyLocator<'_>,
+    d: &mut Diagnostics,
+) {
     let file = src.path.as_path();
     let l = &src.value;
 
@@ -669,7 +703,9 @@ fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnost
                     cat_.pos,
                     "category `pipeline-job` requires a non-empty `agentScope`",
                 )
-                .with_hint("add e.g. `agentScope: [linux-docker]` naming the agents the job may run on"),
+                .with_hint(
+                    "add e.g. `agentScope: [linux-docker]` naming the agents the job may run on",
+                ),
             );
         }
     }
@@ -765,7 +801,7 @@ fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnost
                 Diagnostic::error(
                     Code::InvalidVersionKey,
                     file,
-                    mark.pos,
+                    keys.key(file, Section::Versions, key, mark.pos),
                     format!("versions key `{key}` is not a semantic version: {e}"),
                 )
                 .with_hint("quote the full version, e.g. \"1.0.1\""),
@@ -777,7 +813,13 @@ fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnost
                 Diagnostic::error(
                     Code::QaReasonMissing,
                     file,
-                    mark.pos,
+                    keys.field(
+                        file,
+                        Section::Versions,
+                        key,
+                        |f| f.qa.as_ref().map(|s| s.pos),
+                        mark.pos,
+                    ),
                     format!("version {key} is marked `qa: failed` without a reason"),
                 )
                 .with_hint("add `reason: \"...\"`, e.g. the failing acceptance run"),
@@ -788,7 +830,7 @@ fn check_listing_fields(cat: &Catalogue, src: &Source<Listing>, d: &mut Diagnost
                 Diagnostic::warning(
                     Code::EmptyMark,
                     file,
-                    mark.pos,
+                    keys.key(file, Section::Versions, key, mark.pos),
                     format!("the mark for version {key} has neither `qa` nor `delisted: true`; it has no effect"),
                 )
                 .with_hint("set `qa: failed|passed` or `delisted: true`, or remove the entry"),
@@ -832,14 +874,14 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
         }
         if *c != "**" {
             if c.contains("**") {
-                return Err(format!(
-                    "`**` must be a whole path component, found `{c}`"
-                ));
+                return Err(format!("`**` must be a whole path component, found `{c}`"));
             }
             // Wildcards stand for at least a valid character; the rest must be a valid component.
             let probe = c.replace(['*', '?'], "a");
             if !reference::valid_repository(&probe) {
-                return Err(format!("component `{c}` is not a valid repository component"));
+                return Err(format!(
+                    "component `{c}` is not a valid repository component"
+                ));
             }
         }
     }
@@ -886,10 +928,11 @@ fn regex_error_text(e: &regex::Error) -> String {
 
 fn check_policies(cat: &Catalogue, d: &mut Diagnostics) {
     let mut names: HashMap<String, Seen<'_>> = HashMap::new();
+    let mut keys = KeyLocator::new(&cat.root);
     for src in &cat.policies {
         let file = src.path.as_path();
         let p = &src.value;
-        check_policy(cat, p, file, d);
+        check_policy(cat, p, file, &mut keys, d);
         let key = p.name.value.to_lowercase();
         match names.entry(key) {
             Entry::Vacant(v) => {
@@ -918,7 +961,13 @@ fn check_policies(cat: &Catalogue, d: &mut Diagnostics) {
     }
 }
 
-fn check_policy(cat: &Catalogue, p: &Policy, file: &Path, d: &mut Diagnostics) {
+fn check_policy(
+    cat: &Catalogue,
+    p: &Policy,
+    file: &Path,
+    keys: &mut KeyLocator<'_>,
+    d: &mut Diagnostics,
+) {
     if !POLICY_NAME_RE.is_match(&p.name.value) {
         d.push(
             Diagnostic::error(
@@ -943,23 +992,33 @@ fn check_policy(cat: &Catalogue, p: &Policy, file: &Path, d: &mut Diagnostics) {
                     p.source.repository.value
                 ),
             )
-            .with_hint("a repository path where components may use `*`, `?`, or be `**`, e.g. `dev/**`"),
+            .with_hint(
+                "a repository path where components may use `*`, `?`, or be `**`, e.g. `dev/**`",
+            ),
         );
     }
     check_registry(p.target.registry.as_ref(), file, d);
     check_repository(&p.target.repository, file, d);
     check_credential(cat, p.target.credential.as_ref(), file, d);
-    for c in &p.criteria {
+    for (i, c) in p.criteria.iter().enumerate() {
+        let mut pos_of = |op: Option<&str>| keys.criterion(file, i, op, c.pos);
         match &c.value {
-            Criterion::Tag(m) => check_match("tag", m, c.pos, file, d),
+            Criterion::Tag(m) => check_match("tag", m, &mut pos_of, file, d),
             Criterion::Label(l) => {
                 if l.name.trim().is_empty() {
                     d.push(
-                        Diagnostic::error(Code::EmptyField, file, c.pos, "label criterion has an empty `name`")
-                            .with_hint("name the image config label, e.g. `org.opencontainers.image.vendor`"),
+                        Diagnostic::error(
+                            Code::EmptyField,
+                            file,
+                            pos_of(Some("name")),
+                            "label criterion has an empty `name`",
+                        )
+                        .with_hint(
+                            "name the image config label, e.g. `org.opencontainers.image.vendor`",
+                        ),
                     );
                 }
-                check_match("label", &l.operators(), c.pos, file, d);
+                check_match("label", &l.operators(), &mut pos_of, file, d);
             }
             Criterion::Platform(pl) => {
                 if !PLATFORM_RE.is_match(pl) {
@@ -967,7 +1026,7 @@ fn check_policy(cat: &Catalogue, p: &Policy, file: &Path, d: &mut Diagnostics) {
                         Diagnostic::error(
                             Code::InvalidPlatform,
                             file,
-                            c.pos,
+                            pos_of(None),
                             format!("platform `{pl}` is not os/arch[/variant]"),
                         )
                         .with_hint("e.g. `linux/amd64` or `linux/arm64/v8`"),
@@ -978,7 +1037,14 @@ fn check_policy(cat: &Catalogue, p: &Policy, file: &Path, d: &mut Diagnostics) {
     }
 }
 
-fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagnostics) {
+/// `pos_of(Some(op))` is the position of operator `op`'s value, `pos_of(None)` the criterion's.
+fn check_match(
+    kind: &str,
+    m: &StringMatch,
+    pos_of: &mut dyn FnMut(Option<&str>) -> Pos,
+    file: &Path,
+    d: &mut Diagnostics,
+) {
     let any = m.equals.is_some()
         || m.starts_with.is_some()
         || m.ends_with.is_some()
@@ -992,10 +1058,12 @@ fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagn
             Diagnostic::error(
                 Code::EmptyMatch,
                 file,
-                pos,
+                pos_of(None),
                 format!("{kind} criterion has no operator"),
             )
-            .with_hint("use equals, startsWith, endsWith, contains, oneOf, notOneOf, matches or semver"),
+            .with_hint(
+                "use equals, startsWith, endsWith, contains, oneOf, notOneOf, matches or semver",
+            ),
         );
     }
     if m.one_of.as_ref().is_some_and(Vec::is_empty) {
@@ -1003,7 +1071,7 @@ fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagn
             Diagnostic::error(
                 Code::EmptyMatch,
                 file,
-                pos,
+                pos_of(Some("oneOf")),
                 format!("{kind} criterion has an empty `oneOf`, which never matches"),
             )
             .with_hint("list at least one value"),
@@ -1016,8 +1084,11 @@ fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagn
             Diagnostic::error(
                 Code::InvalidRegex,
                 file,
-                pos,
-                format!("{kind} `matches` is not a valid regex: {}", regex_error_text(&e)),
+                pos_of(Some("matches")),
+                format!(
+                    "{kind} `matches` is not a valid regex: {}",
+                    regex_error_text(&e)
+                ),
             )
             .with_hint("Rust regex syntax (https://docs.rs/regex); the whole value must match"),
         );
@@ -1029,10 +1100,193 @@ fn check_match(kind: &str, m: &StringMatch, pos: Pos, file: &Path, d: &mut Diagn
             Diagnostic::error(
                 Code::InvalidSemverRange,
                 file,
-                pos,
+                pos_of(Some("semver")),
                 format!("{kind} `semver` range `{range}` is not valid: {e}"),
             )
             .with_hint("e.g. `>=1.2, <2` or `^1.4`"),
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key positions
+
+/// A mapping key with its position. Models key maps by `String` (no span), so when a finding is
+/// about a key (`registries.<host>`, `credentials.<name>`, `versions.<v>`) the file is re-read
+/// for the key positions. This only happens for files that have such a finding.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+struct KeySp(Sp<String>);
+
+impl PartialEq for KeySp {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.value == o.0.value
+    }
+}
+impl Eq for KeySp {}
+impl PartialOrd for KeySp {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for KeySp {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.value.cmp(&o.0.value)
+    }
+}
+
+/// Positions of the nested fields validation reports on; everything else is ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldPos {
+    #[serde(default)]
+    max_concurrency: Option<Sp<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    requests_per_second: Option<Sp<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    username_env: Option<Sp<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    password_env: Option<Sp<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    qa: Option<Sp<serde::de::IgnoredAny>>,
+}
+
+type KeyMap = BTreeMap<KeySp, FieldPos>;
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct KeysOf {
+    #[serde(default)]
+    registries: KeyMap,
+    #[serde(default)]
+    credentials: KeyMap,
+    #[serde(default)]
+    versions: KeyMap,
+    #[serde(default)]
+    criteria: Vec<BTreeMap<String, Sp<OpPositions>>>,
+}
+
+/// Positions of the operators of one criterion (`{ name: .., matches: .. }`); empty for a
+/// scalar criterion such as `platform: linux/amd64`.
+#[derive(Debug, Default)]
+struct OpPositions(HashMap<String, Pos>);
+
+impl<'de> serde::Deserialize<'de> for OpPositions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OpPositions;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a criterion")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<OpPositions, A::Error> {
+                let mut out = HashMap::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    let v: Sp<serde::de::IgnoredAny> = m.next_value()?;
+                    out.insert(k, v.pos);
+                }
+                Ok(OpPositions(out))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<OpPositions, E> {
+                Ok(OpPositions::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Which keyed section of a file.
+#[derive(Clone, Copy)]
+enum Section {
+    Registries,
+    Credentials,
+    Versions,
+}
+
+/// Lazily re-reads files for key positions; `fallback` is used when the file cannot be read.
+struct KeyLocator<'a> {
+    root: &'a Path,
+    cache: HashMap<PathBuf, Option<KeysOf>>,
+}
+
+impl<'a> KeyLocator<'a> {
+    fn new(root: &'a Path) -> Self {
+        KeyLocator {
+            root,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn entry(&mut self, file: &Path, section: Section, key: &str) -> Option<(Pos, &FieldPos)> {
+        let keys = self.keys_of(file)?;
+        let map = match section {
+            Section::Registries => &keys.registries,
+            Section::Credentials => &keys.credentials,
+            Section::Versions => &keys.versions,
+        };
+        map.get_key_value(&KeySp(Sp::bare(key.to_string())))
+            .map(|(k, v)| (k.0.pos, v))
+    }
+
+    fn keys_of(&mut self, file: &Path) -> Option<&KeysOf> {
+        let root = self.root;
+        self.cache
+            .entry(file.to_path_buf())
+            .or_insert_with(|| {
+                let text = std::fs::read_to_string(root.join(file)).ok()?;
+                crate::load::parse_yaml::<KeysOf>(&text).ok()
+            })
+            .as_ref()
+    }
+
+    /// Position of criterion `i`'s value, or of one of its operators (`op`), else `fallback`.
+    fn criterion(&mut self, file: &Path, i: usize, op: Option<&str>, fallback: Pos) -> Pos {
+        let Some(keys) = self.keys_of(file) else {
+            return fallback;
+        };
+        let Some(value) = keys.criteria.get(i).and_then(|c| c.values().next()) else {
+            return fallback;
+        };
+        op.and_then(|o| value.value.0.get(o).copied())
+            .unwrap_or(value.pos)
+    }
+
+    /// Position of the key itself.
+    fn key(&mut self, file: &Path, section: Section, key: &str, fallback: Pos) -> Pos {
+        self.entry(file, section, key)
+            .map(|(p, _)| p)
+            .unwrap_or(fallback)
+    }
+
+    /// Position of a field inside the keyed entry (its value), else of the key, else `fallback`.
+    fn field(
+        &mut self,
+        file: &Path,
+        section: Section,
+        key: &str,
+        pick: fn(&FieldPos) -> Option<Pos>,
+        fallback: Pos,
+    ) -> Pos {
+        match self.entry(file, section, key) {
+            Some((k, f)) => pick(f).unwrap_or(k),
+            None => fallback,
+        }
     }
 }
