@@ -1290,3 +1290,362 @@ impl<'a> KeyLocator<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        ImageEntry, Index, ReleaseType, VerificationEntry, VerifyState, VersionEntry,
+    };
+
+    fn listing(yaml: &str) -> Listing {
+        crate::load::parse_yaml(yaml).expect("test listing parses")
+    }
+
+    fn basic(code: &str, repo: &str, tag: &str, extra: &str) -> Listing {
+        listing(&format!(
+            "code: {code}\nname: {code}\nsummary: s\npublisher: p\nimage:\n  registry: reg.example.com\n  repository: {repo}\n  tag: \"{tag}\"\nrelease:\n  type: new\n  stage: testing\n{extra}"
+        ))
+    }
+
+    fn catalogue(root: &Path, listings: Vec<Listing>) -> Catalogue {
+        Catalogue {
+            root: root.to_path_buf(),
+            listings: listings
+                .into_iter()
+                .map(|l| Source {
+                    path: PathBuf::from(format!("images/{}.yaml", l.code.value)),
+                    value: l,
+                })
+                .collect(),
+            ..Catalogue::default()
+        }
+    }
+
+    fn codes(d: &Diagnostics) -> Vec<(Code, String)> {
+        d.clone()
+            .into_sorted()
+            .into_iter()
+            .map(|x| (x.code, x.file))
+            .collect()
+    }
+
+    fn version(v: &str, status: Status, reference: &str) -> VersionEntry {
+        VersionEntry {
+            version: v.into(),
+            release_type: ReleaseType::New,
+            status,
+            qa: None,
+            reference: reference.into(),
+            digest: None,
+            pull: None,
+            platforms: vec![],
+            size: None,
+            config_labels: BTreeMap::new(),
+            notes: None,
+            recorded_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            catalogue_commit: None,
+            verification: VerificationEntry {
+                state: VerifyState::Skipped,
+                level: None,
+                reason: None,
+            },
+            drift: None,
+        }
+    }
+
+    fn index_with(images: Vec<(&str, Vec<VersionEntry>)>) -> Index {
+        Index {
+            schema_version: 1,
+            source_commit: None,
+            images: images
+                .into_iter()
+                .map(|(code, versions)| {
+                    (
+                        code.to_string(),
+                        ImageEntry {
+                            code: code.into(),
+                            versions,
+                            ..ImageEntry::default()
+                        },
+                    )
+                })
+                .collect(),
+            promotions: vec![],
+        }
+    }
+
+    #[test]
+    fn normalizes_relative_paths() {
+        assert_eq!(
+            normalize_relative("dockerfiles/./a/../x.Dockerfile").unwrap(),
+            PathBuf::from("dockerfiles/x.Dockerfile")
+        );
+        assert_eq!(normalize_relative("a//b").unwrap(), PathBuf::from("a/b"));
+        for bad in [
+            "../x",
+            "a/../../x",
+            "a/b/../../../x",
+            "..\\x",
+            "a\\..\\..\\x",
+            "/etc/passwd",
+            "\\\\server\\share",
+            "C:/x",
+            "",
+            "  ",
+            ".",
+            "a/..",
+        ] {
+            assert!(normalize_relative(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn dockerfile_escape_missing_and_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dockerfiles")).unwrap();
+        std::fs::write(
+            dir.path().join("dockerfiles/x.Dockerfile"),
+            "FROM scratch\n",
+        )
+        .unwrap();
+        let cat = catalogue(
+            dir.path(),
+            vec![
+                basic(
+                    "ok1",
+                    "a/one",
+                    "1",
+                    "dockerfile: dockerfiles/x.Dockerfile\n",
+                ),
+                basic(
+                    "ok2",
+                    "a/two",
+                    "1",
+                    "dockerfile: ./dockerfiles/../dockerfiles/x.Dockerfile\n",
+                ),
+                basic(
+                    "esc",
+                    "a/three",
+                    "1",
+                    "dockerfile: dockerfiles/../../x.Dockerfile\n",
+                ),
+                basic("abs", "a/four", "1", "dockerfile: /etc/passwd\n"),
+                basic(
+                    "gone",
+                    "a/five",
+                    "1",
+                    "dockerfile: dockerfiles/missing.Dockerfile\n",
+                ),
+            ],
+        );
+        assert_eq!(
+            codes(&check(&cat, None)),
+            vec![
+                (Code::DockerfileEscapes, "images/abs.yaml".to_string()),
+                (Code::DockerfileEscapes, "images/esc.yaml".to_string()),
+                (Code::DockerfileMissing, "images/gone.yaml".to_string()),
+            ]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dockerfile_symlink_out_of_the_catalogue_is_an_escape() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        let cat = catalogue(
+            dir.path(),
+            vec![basic("a", "a/a", "1", "dockerfile: link\n")],
+        );
+        assert_eq!(
+            codes(&check(&cat, None)),
+            vec![(Code::DockerfileEscapes, "images/a.yaml".to_string())]
+        );
+    }
+
+    #[test]
+    fn duplicate_reference_against_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let r1 = "reg.example.com/team/a:1";
+        let r2 = "reg.example.com/team/a:2";
+        let index = index_with(vec![
+            (
+                "a",
+                vec![
+                    version("1.0.0", Status::Released, r1),
+                    version("1.1.0", Status::Released, r2),
+                ],
+            ),
+            (
+                "b",
+                vec![
+                    version("1.0.0", Status::Released, "reg.example.com/team/b:1"),
+                    version("2.0.0", Status::Testing, "reg.example.com/team/b:2"),
+                ],
+            ),
+            // A testing (not released) reference is free for others to use.
+            (
+                "c",
+                vec![version(
+                    "1.0.0",
+                    Status::Testing,
+                    "reg.example.com/team/c:9",
+                )],
+            ),
+        ]);
+        let check_one = |l: Listing| codes(&check(&catalogue(dir.path(), vec![l]), Some(&index)));
+        // Unchanged newest version: the normal case.
+        assert!(check_one(basic("a", "team/a", "2", "")).is_empty());
+        // Back to an older released tag of the same image.
+        assert_eq!(
+            check_one(basic("a", "team/a", "1", "")),
+            vec![(Code::DuplicateReference, "images/a.yaml".into())]
+        );
+        // Another image's released reference.
+        assert_eq!(
+            check_one(basic("z", "team/a", "2", "")),
+            vec![(Code::DuplicateReference, "images/z.yaml".into())]
+        );
+        // b's newest is testing; 1.0.0 is released but no longer the newest.
+        assert_eq!(
+            check_one(basic("b", "team/b", "1", "")),
+            vec![(Code::DuplicateReference, "images/b.yaml".into())]
+        );
+        assert!(check_one(basic("b", "team/b", "2", "")).is_empty());
+        assert!(check_one(basic("z", "team/c", "9", "")).is_empty());
+        // Index references are compared canonically (docker.io/library).
+        let hub = index_with(vec![(
+            "u",
+            vec![version(
+                "1.0.0",
+                Status::Released,
+                "docker.io/library/ubuntu:24.04",
+            )],
+        )]);
+        let l = listing(
+            "code: v\nname: v\nsummary: s\npublisher: p\nimage:\n  repository: ubuntu\n  tag: \"24.04\"\nrelease:\n  type: new\n  stage: testing\n",
+        );
+        assert_eq!(
+            codes(&check(&catalogue(dir.path(), vec![l]), Some(&hub))),
+            vec![(Code::DuplicateReference, "images/v.yaml".into())]
+        );
+    }
+
+    #[test]
+    fn duplicate_reference_between_listings_points_at_the_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = listing(
+            "code: a\nname: A\nsummary: s\npublisher: p\nimage:\n  repository: ubuntu\n  tag: \"1\"\nrelease:\n  type: new\n  stage: testing\n",
+        );
+        let b = listing(
+            "code: b\nname: B\nsummary: s\npublisher: p\nimage:\n  registry: docker.io\n  repository: library/ubuntu\n  tag: \"1\"\nrelease:\n  type: new\n  stage: testing\n",
+        );
+        let d = check(&catalogue(dir.path(), vec![a, b]), None).into_sorted();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::DuplicateReference);
+        assert_eq!(d[0].file, "images/b.yaml");
+        assert_eq!((d[0].line, d[0].column), (8, 8));
+        assert!(
+            d[0].message.contains("images/a.yaml:7:8"),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn names_are_unique_case_insensitively() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = basic("a", "x/a", "1", "");
+        a.name.value = "CI Base".into();
+        let mut b = basic("b", "x/b", "1", "");
+        b.name.value = "ci base".into();
+        assert_eq!(
+            codes(&check(&catalogue(dir.path(), vec![a, b]), None)),
+            vec![(Code::DuplicateName, "images/b.yaml".into())]
+        );
+    }
+
+    #[test]
+    fn doublestar_patterns() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "dev/website",
+                &["dev/website"],
+                &["dev/websites", "dev", "x/dev/website"],
+            ),
+            (
+                "dev/*",
+                &["dev/a", "dev/web-site"],
+                &["dev", "dev/a/b", "x/dev/a"],
+            ),
+            (
+                "dev/**",
+                &["dev", "dev/a", "dev/a/b/c"],
+                &["devx", "x/dev/a"],
+            ),
+            ("**/web", &["web", "a/web", "a/b/web"], &["web2", "a/web/b"]),
+            (
+                "a/**/b",
+                &["a/b", "a/x/b", "a/x/y/b"],
+                &["a/xb", "ab", "a/b/c"],
+            ),
+            ("**", &["a", "a/b/c"], &[""]),
+            (
+                "team-?/web*",
+                &["team-a/web", "team-b/website"],
+                &["team-ab/web", "team-/web"],
+            ),
+            ("a/**/**/b", &["a/b", "a/x/b"], &["b"]),
+            ("v1.0/x", &["v1.0/x"], &["v1x0/x"]),
+        ];
+        for (pat, yes, no) in cases {
+            let re = compile_pattern(pat).unwrap_or_else(|e| panic!("{pat}: {e}"));
+            for y in *yes {
+                assert!(re.is_match(y), "{pat} should match {y}");
+            }
+            for n in *no {
+                assert!(!re.is_match(n), "{pat} should not match {n}");
+            }
+        }
+        for bad in [
+            "", "dev/", "/dev", "dev//x", "dev/***", "dev/a**", "Dev/x", "dev/x:1", "a b",
+        ] {
+            assert!(compile_pattern(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn credentials_need_exactly_one_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg: crate::model::Config = crate::load::parse_yaml(
+            "credentials:\n  ok-env: { usernameEnv: U, passwordEnv: P }\n  ok-docker: { dockerConfig: true }\n  half: { usernameEnv: U }\n  both: { usernameEnv: U, passwordEnv: P, dockerConfig: true }\n  none: {}\n  badvar: { usernameEnv: U, passwordEnv: \"my secret\" }\n",
+        )
+        .unwrap();
+        let cat = Catalogue {
+            root: dir.path().to_path_buf(),
+            config: cfg,
+            ..Catalogue::default()
+        };
+        let d = check(&cat, None).into_sorted();
+        let msgs: Vec<&str> = d.iter().map(|x| x.message.as_str()).collect();
+        assert_eq!(d.len(), 4, "{msgs:?}");
+        assert!(d.iter().all(|x| x.code == Code::InvalidConfig));
+        for name in ["half", "both", "none", "badvar"] {
+            assert!(
+                msgs.iter().any(|m| m.contains(&format!("`{name}`"))),
+                "{name}: {msgs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn regex_errors_stay_on_one_line() {
+        let e = Regex::new("(").unwrap_err();
+        let t = regex_error_text(&e);
+        assert!(!t.contains('\n') && !t.is_empty(), "{t:?}");
+    }
+}
