@@ -67,10 +67,22 @@ pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
 /// `berth validate`: load, check, print every diagnostic; exit 1 when there are errors.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let root = &args.cat.catalogue;
+    let started = std::time::Instant::now();
     let (cat, mut diags) = crate::load::load(root);
+    tracing::debug!(
+        listings = cat.listings.len(),
+        policies = cat.policies.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "catalogue loaded"
+    );
     let index_path = args.index.index.clone().unwrap_or_else(|| cat.index_path());
     let index = read_index(root, &index_path, &mut diags);
+    let checked = std::time::Instant::now();
     diags.extend(check(&cat, index.as_ref()));
+    tracing::debug!(
+        elapsed_ms = checked.elapsed().as_millis() as u64,
+        "catalogue checked"
+    );
     let failed = diags.has_errors();
     let sorted = diags.into_sorted();
     let text = match args.format {
@@ -230,14 +242,6 @@ pub fn normalize_relative(path: &str) -> Result<PathBuf, &'static str> {
 fn has_drive_prefix(p: &str) -> bool {
     let b = p.as_bytes();
     b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
-}
-
-/// Does `candidate` (existing) resolve inside `root`? Catches symlinks pointing outside.
-fn resolves_inside(root: &Path, candidate: &Path) -> bool {
-    match (root.canonicalize(), candidate.canonicalize()) {
-        (Ok(r), Ok(c)) => c.starts_with(r),
-        _ => true,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -759,7 +763,7 @@ fn check_listing_fields(
                         )
                         .with_hint("paths are relative to the catalogue root, not to the listing"),
                     );
-                } else if !resolves_inside(&cat.root, &full) {
+                } else if !keys.resolves_inside(&full) {
                     d.push(
                         Diagnostic::error(
                             Code::DockerfileEscapes,
@@ -1221,9 +1225,12 @@ enum Section {
 }
 
 /// Lazily re-reads files for key positions; `fallback` is used when the file cannot be read.
+/// Also caches the canonical catalogue root for the symlink check (one syscall, not one per
+/// listing).
 struct KeyLocator<'a> {
     root: &'a Path,
     cache: HashMap<PathBuf, Option<KeysOf>>,
+    canonical_root: Option<Option<PathBuf>>,
 }
 
 impl<'a> KeyLocator<'a> {
@@ -1231,6 +1238,20 @@ impl<'a> KeyLocator<'a> {
         KeyLocator {
             root,
             cache: HashMap::new(),
+            canonical_root: None,
+        }
+    }
+
+    /// Does `candidate` (an existing file) resolve inside the root? Catches symlinks pointing
+    /// outside the catalogue. When either path cannot be resolved the lexical check stands.
+    fn resolves_inside(&mut self, candidate: &Path) -> bool {
+        let root = self.root;
+        let canonical_root = self
+            .canonical_root
+            .get_or_insert_with(|| root.canonicalize().ok());
+        match (canonical_root.as_ref(), candidate.canonicalize()) {
+            (Some(r), Ok(c)) => c.starts_with(r),
+            _ => true,
         }
     }
 
