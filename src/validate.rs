@@ -751,9 +751,8 @@ fn check_listing_fields(
                 )
                 .with_hint("give a path relative to the catalogue root, e.g. `dockerfiles/ci-base.Dockerfile`"),
             ),
-            Ok(rel) => {
-                let full = cat.root.join(&rel);
-                if !full.is_file() {
+            Ok(rel) => match keys.dockerfile(&rel) {
+                DockerfileState::Missing => {
                     d.push(
                         Diagnostic::error(
                             Code::DockerfileMissing,
@@ -763,7 +762,8 @@ fn check_listing_fields(
                         )
                         .with_hint("paths are relative to the catalogue root, not to the listing"),
                     );
-                } else if !keys.resolves_inside(&full) {
+                }
+                DockerfileState::Outside => {
                     d.push(
                         Diagnostic::error(
                             Code::DockerfileEscapes,
@@ -777,7 +777,8 @@ fn check_listing_fields(
                         .with_hint("copy the Dockerfile into the catalogue repository"),
                     );
                 }
-            }
+                DockerfileState::Inside => {}
+            },
         }
     }
 
@@ -1225,12 +1226,24 @@ enum Section {
 }
 
 /// Lazily re-reads files for key positions; `fallback` is used when the file cannot be read.
-/// Also caches the canonical catalogue root for the symlink check (one syscall, not one per
-/// listing).
+/// Also caches the file-system lookups of the Dockerfile checks (canonical root, directories,
+/// per-path results), so a large catalogue costs about one `lstat` per Dockerfile.
 struct KeyLocator<'a> {
     root: &'a Path,
     cache: HashMap<PathBuf, Option<KeysOf>>,
     canonical_root: Option<Option<PathBuf>>,
+    dirs: HashMap<PathBuf, Option<PathBuf>>,
+    dockerfiles: HashMap<PathBuf, DockerfileState>,
+}
+
+/// Outcome of looking a Dockerfile up on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DockerfileState {
+    Inside,
+    /// Exists, but resolves (through a symlink) outside the catalogue.
+    Outside,
+    /// Missing, dangling, or not a regular file.
+    Missing,
 }
 
 impl<'a> KeyLocator<'a> {
@@ -1239,19 +1252,55 @@ impl<'a> KeyLocator<'a> {
             root,
             cache: HashMap::new(),
             canonical_root: None,
+            dirs: HashMap::new(),
+            dockerfiles: HashMap::new(),
         }
     }
 
-    /// Does `candidate` (an existing file) resolve inside the root? Catches symlinks pointing
-    /// outside the catalogue. When either path cannot be resolved the lexical check stands.
-    fn resolves_inside(&mut self, candidate: &Path) -> bool {
+    fn canonical_root(&mut self) -> Option<&Path> {
         let root = self.root;
-        let canonical_root = self
-            .canonical_root
-            .get_or_insert_with(|| root.canonicalize().ok());
-        match (canonical_root.as_ref(), candidate.canonicalize()) {
-            (Some(r), Ok(c)) => c.starts_with(r),
-            _ => true,
+        self.canonical_root
+            .get_or_insert_with(|| root.canonicalize().ok())
+            .as_deref()
+    }
+
+    /// Where a lexically normalised Dockerfile path leads. One `lstat` per distinct path; a
+    /// full `canonicalize` only for symlinks, plus one per distinct parent directory (cached),
+    /// because a symlinked directory can lead outside as well.
+    fn dockerfile(&mut self, rel: &Path) -> DockerfileState {
+        if let Some(state) = self.dockerfiles.get(rel) {
+            return *state;
+        }
+        let full = self.root.join(rel);
+        let state = match std::fs::symlink_metadata(&full) {
+            Err(_) => DockerfileState::Missing,
+            Ok(m) if m.file_type().is_symlink() => match full.canonicalize() {
+                Ok(target) if target.is_file() => self.inside(&target),
+                _ => DockerfileState::Missing,
+            },
+            Ok(m) if m.is_file() => {
+                let parent = full.parent().unwrap_or(self.root).to_path_buf();
+                let canonical_parent = self
+                    .dirs
+                    .entry(parent)
+                    .or_insert_with_key(|p| p.canonicalize().ok())
+                    .clone();
+                match canonical_parent {
+                    Some(p) => self.inside(&p),
+                    None => DockerfileState::Inside,
+                }
+            }
+            Ok(_) => DockerfileState::Missing,
+        };
+        self.dockerfiles.insert(rel.to_path_buf(), state);
+        state
+    }
+
+    /// When the root cannot be resolved the lexical check stands.
+    fn inside(&mut self, canonical: &Path) -> DockerfileState {
+        match self.canonical_root() {
+            Some(r) if !canonical.starts_with(r) => DockerfileState::Outside,
+            _ => DockerfileState::Inside,
         }
     }
 
@@ -1478,13 +1527,32 @@ mod tests {
         std::fs::write(outside.path().join("secret"), "x").unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linkdir")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("dangling"))
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("real")).unwrap();
+        std::fs::write(dir.path().join("real/ok"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real/ok"), dir.path().join("inner-link"))
+            .unwrap();
         let cat = catalogue(
             dir.path(),
-            vec![basic("a", "a/a", "1", "dockerfile: link\n")],
+            vec![
+                basic("a", "a/a", "1", "dockerfile: link\n"),
+                basic("b", "a/b", "1", "dockerfile: linkdir/secret\n"),
+                basic("c", "a/c", "1", "dockerfile: dangling\n"),
+                basic("d", "a/d", "1", "dockerfile: inner-link\n"),
+                basic("e", "a/e", "1", "dockerfile: real/ok\n"),
+                basic("f", "a/f", "1", "dockerfile: real\n"),
+            ],
         );
         assert_eq!(
             codes(&check(&cat, None)),
-            vec![(Code::DockerfileEscapes, "images/a.yaml".to_string())]
+            vec![
+                (Code::DockerfileEscapes, "images/a.yaml".to_string()),
+                (Code::DockerfileEscapes, "images/b.yaml".to_string()),
+                (Code::DockerfileMissing, "images/c.yaml".to_string()),
+                (Code::DockerfileMissing, "images/f.yaml".to_string()),
+            ]
         );
     }
 
