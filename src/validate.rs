@@ -18,6 +18,12 @@
 //! - Categories are kebab-case (`pipeline-job`, `tool`); `pipeline-job` needs `agentScope`.
 //! - A version mark without `qa` and without `delisted` is only a warning (it does nothing).
 //! - Template syntax of `target.tag` is not checked here (the promote stage owns templates).
+//! - Positions: every finding points at the offending value. Map keys (`registries.<host>`,
+//!   `credentials.<name>`, `versions.<v>`) and criterion operators carry no span in the models,
+//!   so for those the file is re-read (lazily, only when such a finding exists) to locate them.
+//! - Output of [`run`]: sorted diagnostics as text (`file:line:col: error[E0xxx]: ...`), JSON
+//!   (`{"diagnostics": [...], "errors": N, "warnings": N}`, keys sorted) or a markdown list; exit
+//!   status 1 when there is at least one error, else 0 (warnings alone pass).
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
