@@ -46,6 +46,8 @@ pub enum Code {
     QaReasonMissing = 119,
     EmptyField = 120,
     InvalidCategory = 121,
+    /// A version mark with neither `qa` nor `delisted` (warning: it has no effect).
+    EmptyMark = 122,
     // E2xx: policies
     InvalidPolicyName = 201,
     DuplicatePolicyName = 202,
