@@ -55,7 +55,7 @@ pub fn parse(text: &str, path: &str) -> Result<Index, IndexError> {
         path: path.to_string(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_error_text(&e),
     })?;
     if idx.schema_version > INDEX_SCHEMA_VERSION {
         return Err(IndexError::TooNew {
@@ -65,6 +65,13 @@ pub fn parse(text: &str, path: &str) -> Result<Index, IndexError> {
         });
     }
     Ok(idx)
+}
+
+/// serde_json's message without its " at line L column C" suffix (the position is shown anyway).
+fn json_error_text(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    s.strip_suffix(&suffix).unwrap_or(&s).to_string()
 }
 
 /// Read the index at `path`; `Ok(None)` when it does not exist yet.
