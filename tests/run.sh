@@ -20,8 +20,8 @@ if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "tests/run.sh: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y --no-install-recommends "${missing[@]}"
+    apt-get -o DPkg::Lock::Timeout=600 update
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
   else
     echo "tests/run.sh: missing Debian packages: ${missing[*]}" >&2
     echo "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
