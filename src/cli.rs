@@ -137,6 +137,10 @@ pub struct ApplyArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Write the new index here instead of over the index it read (a dry run that keeps
+    /// the catalogue untouched).
+    #[arg(long, conflicts_with_all = ["commit", "push"])]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,13 @@
 //! `main.rs` only parses the command line and maps results to exit codes.
 
 pub mod apply;
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod diag;
+pub mod index;
 pub mod init;
+pub mod lifecycle;
 pub mod load;
 pub mod mark;
 pub mod model;
@@ -18,3 +21,5 @@ pub mod resolve;
 pub mod schema;
 pub mod span;
 pub mod validate;
+pub mod verify;
+pub mod version;

@@ -1,6 +1,6 @@
 //! The `berth` binary: parse the command line, run the library, map to an exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .without_time()
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -1,8 +1,422 @@
-//! Not yet implemented.
+//! Stage: plan — load, validate, reconcile, verify, reconcile again, and report.
+//!
+//! Input: catalogue directory and options. Output: [`Computed`] (the next index as canonical
+//! text, the changes, verification results, diagnostics and the index diff) and its
+//! rendering as text, markdown (PR comment / step summary) or JSON (stable shape, see
+//! [`PlanJson`]). `apply` runs the same computation and then writes.
+//! Invariant: computing never writes anything.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-pub fn run(_args: &crate::cli::PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    writeln!(out, "berth plan: not implemented yet")?;
-    Ok(crate::cli::EXIT_ERROR)
+use serde::Serialize;
+
+use crate::cli::{EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, Format, PlanArgs, VerifyLevel};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::lifecycle::{Change, Context, VerifyOutcome, reconcile};
+use crate::load::Catalogue;
+use crate::model::Index;
+use crate::span::Pos;
+use crate::verify::VerifyStats;
+
+/// Options shared by plan and apply.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub catalogue: PathBuf,
+    pub index: Option<PathBuf>,
+    pub offline: bool,
+    pub level: VerifyLevel,
+    /// Use this index as the recorded state instead of reading `index` (plan --base).
+    pub base_index: Option<(Index, String)>,
+}
+
+/// Result of a plan computation.
+#[derive(Debug)]
+pub struct Computed {
+    pub catalogue: Catalogue,
+    pub index_path: PathBuf,
+    pub prev_text: Option<String>,
+    pub next: Index,
+    pub next_text: String,
+    pub changes: Vec<Change>,
+    pub verifications: Vec<VerificationLine>,
+    pub stats: VerifyStats,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Computed {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+    /// Would writing change the index file?
+    pub fn index_changed(&self) -> bool {
+        self.prev_text.as_deref() != Some(self.next_text.as_str())
+    }
+    pub fn diff(&self) -> String {
+        let old = self.prev_text.as_deref().unwrap_or("");
+        let name = self
+            .index_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        similar::TextDiff::from_lines(old, &self.next_text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string()
+    }
+}
+
+/// One verified (or skipped) reference in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationLine {
+    pub code: String,
+    pub version: String,
+    pub reference: String,
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Current time for recorded events: `BERTH_NOW` (RFC 3339, for reproducible runs) or the clock.
+pub fn now() -> String {
+    match std::env::var("BERTH_NOW") {
+        Ok(s) if !s.is_empty() => s,
+        _ => chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    }
+}
+
+/// Read the recorded state: (index, its exact text) or an empty index.
+fn read_prev(path: &Path, root: &Path, diags: &mut Diagnostics) -> (Index, Option<String>) {
+    match crate::index::read(path) {
+        Ok(Some((idx, text))) => (idx, Some(text)),
+        Ok(None) => (crate::index::empty(), None),
+        Err(e) => {
+            let (pos, msg) = match &e {
+                crate::index::IndexError::Parse {
+                    line,
+                    column,
+                    message,
+                    ..
+                } => (Pos::new(*line as u32, *column as u32), message.clone()),
+                other => (Pos::UNKNOWN, other.to_string()),
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::IndexUnreadable,
+                    crate::diag::rel(root, path),
+                    pos,
+                    msg,
+                )
+                .with_hint(
+                    "restore the index from git (`git checkout -- index.json`); it is generated",
+                ),
+            );
+            (crate::index::empty(), None)
+        }
+    }
+}
+
+/// Resolve the index path: `--index`, else berth.yaml `index`, else `index.json`.
+pub fn index_path(cat: &Catalogue, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) => p.to_path_buf(),
+        None => cat.index_path(),
+    }
+}
+
+/// Compute a plan. `Err` only for internal problems (e.g. registry verification missing);
+/// user errors are diagnostics in the result.
+pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
+    let (cat, mut diags) = crate::load::load(&opts.catalogue);
+    let index_path = index_path(&cat, opts.index.as_deref());
+    let (prev, prev_text) = match &opts.base_index {
+        Some((idx, text)) => (idx.clone(), Some(text.clone())),
+        None => read_prev(&index_path, &cat.root, &mut diags),
+    };
+    diags.extend(crate::validate::check(&cat, Some(&prev)));
+    let ctx = Context {
+        now: now(),
+        commit: None,
+    };
+    let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
+    let (outcomes, stats) = if diags.has_errors() || first.diags.has_errors() {
+        // Do not spend registry requests on a catalogue that cannot be applied.
+        (BTreeMap::new(), VerifyStats::default())
+    } else {
+        crate::verify::verify_all(&first.requests, opts.offline, opts.level)?
+    };
+    let second = reconcile(&cat, &prev, &outcomes, &ctx);
+    let verifications = second
+        .requests
+        .iter()
+        .map(|r| {
+            let o = outcomes
+                .get(&r.reference)
+                .cloned()
+                .unwrap_or(VerifyOutcome::Skipped);
+            let (result, digest, reason) = match o {
+                VerifyOutcome::Skipped => ("skipped", None, None),
+                VerifyOutcome::Passed(f) => ("passed", Some(f.digest), None),
+                VerifyOutcome::Failed(why) => ("failed", None, Some(why)),
+            };
+            VerificationLine {
+                code: r.code.clone(),
+                version: r.version.clone(),
+                reference: r.reference.clone(),
+                result,
+                digest,
+                reason,
+            }
+        })
+        .collect();
+    diags.extend(second.diags);
+    let next_text = crate::index::to_canonical_json(&second.index);
+    Ok(Computed {
+        catalogue: cat,
+        index_path,
+        prev_text,
+        next: second.index,
+        next_text,
+        changes: second.changes,
+        verifications,
+        stats,
+        diagnostics: diags.into_sorted(),
+    })
+}
+
+/// Stable JSON shape of `berth plan --format json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanJson<'a> {
+    /// Version of this JSON shape.
+    pub plan_version: u32,
+    pub changed: bool,
+    pub index_path: String,
+    pub changes: &'a [Change],
+    pub verifications: &'a [VerificationLine],
+    pub verify_stats: &'a VerifyStats,
+    pub diagnostics: &'a [Diagnostic],
+    pub promotions: Vec<serde_json::Value>,
+    pub index_diff: String,
+}
+
+/// Render a computed plan.
+pub fn render(c: &Computed, format: Format, offline: bool) -> String {
+    match format {
+        Format::Json => {
+            let j = PlanJson {
+                plan_version: 1,
+                changed: c.index_changed(),
+                index_path: crate::diag::display_path(&c.index_path),
+                changes: &c.changes,
+                verifications: &c.verifications,
+                verify_stats: &c.stats,
+                diagnostics: &c.diagnostics,
+                promotions: Vec::new(),
+                index_diff: c.diff(),
+            };
+            let mut s = serde_json::to_string_pretty(&j).expect("plan serializes");
+            s.push('\n');
+            s
+        }
+        Format::Text => render_text(c, offline),
+        Format::Markdown => render_markdown(c, offline),
+    }
+}
+
+fn verify_summary(c: &Computed, offline: bool) -> String {
+    let n = c.verifications.len();
+    let failed = c
+        .verifications
+        .iter()
+        .filter(|v| v.result == "failed")
+        .count();
+    if offline {
+        format!("{n} reference(s) to verify: skipped (offline)")
+    } else {
+        format!(
+            "{n} reference(s) verified, {failed} failed; {} request(s), {} retr(ies)",
+            c.stats.requests, c.stats.retries
+        )
+    }
+}
+
+fn render_text(c: &Computed, offline: bool) -> String {
+    let mut s = String::new();
+    let images: std::collections::BTreeSet<&str> =
+        c.changes.iter().map(|ch| ch.code.as_str()).collect();
+    if c.changes.is_empty() {
+        s.push_str("No changes. The index is up to date.\n");
+    } else {
+        s.push_str(&format!(
+            "{} change(s) in {} image(s):\n",
+            c.changes.len(),
+            images.len()
+        ));
+        for ch in &c.changes {
+            let v = ch
+                .version
+                .as_deref()
+                .map(|v| format!("@{v}"))
+                .unwrap_or_default();
+            s.push_str(&format!("  {}{v}: {}\n", ch.code, ch.message));
+        }
+    }
+    if !c.verifications.is_empty() {
+        s.push_str(&format!("Verification: {}\n", verify_summary(c, offline)));
+        for v in c.verifications.iter().filter(|v| v.result == "failed") {
+            s.push_str(&format!(
+                "  {}@{} {}: {}\n",
+                v.code,
+                v.version,
+                v.reference,
+                v.reason.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if !c.diagnostics.is_empty() {
+        s.push('\n');
+        s.push_str(&crate::diag::render_text(&c.diagnostics));
+    }
+    if c.index_changed() {
+        s.push_str(&format!(
+            "\n{} diff:\n",
+            crate::diag::display_path(&c.index_path)
+        ));
+        s.push_str(&c.diff());
+    }
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn render_markdown(c: &Computed, offline: bool) -> String {
+    let mut s = String::from("### berth plan\n\n");
+    if c.has_errors() {
+        s.push_str(&format!(
+            "**{} error(s)** — this catalogue cannot be applied.\n\n",
+            c.diagnostics.iter().filter(|d| d.is_error()).count()
+        ));
+    }
+    if c.changes.is_empty() {
+        s.push_str("No changes. The index is up to date.\n");
+    } else {
+        s.push_str("| Image | Version | Change |\n|---|---|---|\n");
+        for ch in &c.changes {
+            s.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                ch.code,
+                ch.version.as_deref().unwrap_or(""),
+                md_escape(&ch.message)
+            ));
+        }
+    }
+    if !c.verifications.is_empty() {
+        s.push_str(&format!(
+            "\n**Verification:** {}\n",
+            verify_summary(c, offline)
+        ));
+        if c.verifications.iter().any(|v| v.result == "failed") {
+            s.push_str("\n| Image | Version | Reference | Reason |\n|---|---|---|---|\n");
+            for v in c.verifications.iter().filter(|v| v.result == "failed") {
+                s.push_str(&format!(
+                    "| `{}` | {} | `{}` | {} |\n",
+                    v.code,
+                    v.version,
+                    v.reference,
+                    md_escape(v.reason.as_deref().unwrap_or(""))
+                ));
+            }
+        }
+    }
+    if !c.diagnostics.is_empty() {
+        s.push_str("\n| Severity | Code | Where | Message |\n|---|---|---|---|\n");
+        for d in &c.diagnostics {
+            let sev = if d.is_error() { "error" } else { "warning" };
+            let hint = d
+                .hint
+                .as_deref()
+                .map(|h| format!(" — _{}_", md_escape(h)))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "| {sev} | {} | `{}:{}:{}` | {}{hint} |\n",
+                d.code,
+                d.file,
+                d.line,
+                d.column,
+                md_escape(&d.message)
+            ));
+        }
+    }
+    if c.index_changed() {
+        s.push_str(&format!(
+            "\n<details><summary>{} diff</summary>\n\n```diff\n{}```\n\n</details>\n",
+            crate::diag::display_path(&c.index_path),
+            truncate_lines(&c.diff(), MARKDOWN_DIFF_BYTES)
+        ));
+    }
+    s
+}
+
+/// GitHub rejects comments over 65,536 characters; the diff gets what the tables leave.
+const MARKDOWN_DIFF_BYTES: usize = 50_000;
+
+/// Cut `text` at a line boundary before `max` bytes, saying how much was left out.
+fn truncate_lines(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut lines = text.lines();
+    for line in lines.by_ref() {
+        if out.len() + line.len() + 1 > max {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let rest = lines.count() + 1;
+    out.push_str(&format!("… {rest} more line(s); run `berth plan` locally for the full diff\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_keeps_whole_lines() {
+        assert_eq!(truncate_lines("a\nb\n", 10), "a\nb\n");
+        let t = truncate_lines("aaaa\nbbbb\ncccc\n", 11);
+        assert_eq!(t, "aaaa\nbbbb\n… 1 more line(s); run `berth plan` locally for the full diff\n");
+    }
+}
+
+/// `berth plan`.
+pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    if args.base.is_some() {
+        anyhow::bail!("--base needs the git integration, which is not available in this build yet");
+    }
+    let opts = Options {
+        catalogue: args.cat.catalogue.clone(),
+        index: args.index.index.clone(),
+        offline: args.offline,
+        level: args.verify,
+        base_index: None,
+    };
+    let c = compute(&opts)?;
+    out.write_all(render(&c, args.format, args.offline).as_bytes())?;
+    Ok(if c.has_errors() {
+        EXIT_FINDINGS
+    } else if args.detailed_exitcode && c.index_changed() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
 }

@@ -1,0 +1,183 @@
+//! Stage: index — read and write `index.json`, the state of record.
+//!
+//! Input/Output: [`Index`]. Invariants: output is canonical (object keys sorted at every
+//! level, two-space pretty JSON, trailing newline), so the same state always yields the same
+//! bytes; writes are atomic (temp file in the same directory, fsync, rename) and skipped when
+//! the bytes are unchanged, so a no-op run leaves the file (and its mtime) untouched.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::model::{INDEX_SCHEMA_VERSION, Index};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: index is not valid: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: index schema version {found} is newer than this berth understands ({supported})"
+    )]
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// An empty index of the current schema version.
+pub fn empty() -> Index {
+    Index {
+        schema_version: INDEX_SCHEMA_VERSION,
+        ..Index::default()
+    }
+}
+
+/// Parse index text.
+pub fn parse(text: &str, path: &str) -> Result<Index, IndexError> {
+    let idx: Index = serde_json::from_str(text).map_err(|e| IndexError::Parse {
+        path: path.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if idx.schema_version > INDEX_SCHEMA_VERSION {
+        return Err(IndexError::TooNew {
+            path: path.to_string(),
+            found: idx.schema_version,
+            supported: INDEX_SCHEMA_VERSION,
+        });
+    }
+    Ok(idx)
+}
+
+/// Read the index at `path`; `Ok(None)` when it does not exist yet.
+pub fn read(path: &Path) -> Result<Option<(Index, String)>, IndexError> {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some((parse(&text, &shown)?, text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(IndexError::Read {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// Canonical JSON text of an index.
+pub fn to_canonical_json(index: &Index) -> String {
+    let value = serde_json::to_value(index).expect("index serializes");
+    canonical_string(&value)
+}
+
+/// Canonical pretty JSON (sorted keys, trailing newline) of any value.
+pub fn canonical_string(value: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(&sorted(value)).expect("json serializes");
+    s.push('\n');
+    s
+}
+
+// Sort keys explicitly: serde_json's map order depends on crate features (preserve_order),
+// which another dependency may switch on; canonical output must not.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let mut out = Map::new();
+            for (k, v) in entries {
+                out.insert(k.clone(), sorted(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Write `text` to `path` atomically. Returns `false` when the file already had these bytes.
+pub fn write_atomic(path: &Path, text: &str) -> Result<bool, IndexError> {
+    let shown = path.display().to_string();
+    let werr = |source| IndexError::Write {
+        path: shown.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read(path)
+        && existing == text.as_bytes()
+    {
+        return Ok(false);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(werr)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".berth-index-")
+        .tempfile_in(dir)
+        .map_err(werr)?;
+    tmp.write_all(text.as_bytes()).map_err(werr)?;
+    tmp.as_file().sync_all().map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_sorts_and_ends_with_newline() {
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":null}}"#).unwrap();
+        let s = canonical_string(&v);
+        assert_eq!(
+            s,
+            "{\n  \"a\": {\n    \"c\": null,\n    \"d\": [\n      {\n        \"y\": 2,\n        \"z\": 1\n      }\n    ]\n  },\n  \"b\": 1\n}\n"
+        );
+    }
+
+    #[test]
+    fn atomic_write_skips_identical_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/index.json");
+        assert!(write_atomic(&p, "x\n").unwrap());
+        assert!(!write_atomic(&p, "x\n").unwrap());
+        assert!(write_atomic(&p, "y\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "y\n");
+        // No temp files left behind.
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn parse_reports_position_and_rejects_newer_schema() {
+        let err = parse("{\n  \"schemaVersion\": 1,\n  oops\n}", "index.json").unwrap_err();
+        assert!(matches!(err, IndexError::Parse { line: 3, .. }), "{err}");
+        let err = parse(
+            r#"{"schemaVersion": 99, "sourceCommit": null, "images": {}}"#,
+            "i",
+        )
+        .unwrap_err();
+        assert!(matches!(err, IndexError::TooNew { found: 99, .. }), "{err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! `berth apply` end to end on a copy of fixtures/demo: writes, is idempotent byte for byte,
+//! refuses to write anything when the catalogue has errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn demo_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = tmp.path().join("demo");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        &cat,
+    );
+    (tmp, cat)
+}
+
+fn berth(args: &[&str], now: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .env("BERTH_NOW", now)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn apply_writes_then_is_a_byte_identical_no_op() {
+    let (_tmp, cat) = demo_copy();
+    let c = cat.to_str().unwrap();
+    let before = std::fs::read_to_string(cat.join("index.json")).unwrap();
+    let o = berth(
+        &["apply", "--offline", "--skip-verify", "--catalogue", c],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after = std::fs::read_to_string(cat.join("index.json")).unwrap();
+    assert_ne!(before, after);
+    let idx: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let ci = &idx["images"]["ci-base"];
+    let v120 = ci["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == "1.2.0")
+        .unwrap();
+    assert_eq!(v120["status"], "testing");
+    assert_eq!(v120["verification"]["state"], "skipped");
+    assert_eq!(v120["recordedAt"], "2026-11-26T12:00:00Z");
+    assert_eq!(ci["channels"]["latest"]["version"], "1.1.0");
+    assert_eq!(ci["testingChannels"]["latest"]["version"], "1.2.0");
+    assert_eq!(
+        idx["images"]["python-lint"]["channels"]["latest"]["version"],
+        "1.0.1"
+    );
+    assert_eq!(
+        idx["images"]["go-toolchain"]["versions"][0]["version"],
+        "1.0.0"
+    );
+
+    // Second run, later: nothing to do, same bytes, file not rewritten.
+    let mtime = std::fs::metadata(cat.join("index.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = berth(
+        &["apply", "--offline", "--skip-verify", "--catalogue", c],
+        "2026-12-31T00:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("No changes"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(cat.join("index.json")).unwrap(),
+        after
+    );
+    assert_eq!(
+        std::fs::metadata(cat.join("index.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+
+    // The debug project now resolves the testing version; everyone else the released one.
+    let o = berth(
+        &[
+            "resolve",
+            "--catalogue",
+            c,
+            "ci-base@latest",
+            "--project",
+            "ci-debug",
+        ],
+        "x",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "registry.acme.example/platform/ci-base:2026.11.3"
+    );
+    let o = berth(&["resolve", "--catalogue", c, "ci-base@1.latest"], "x");
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("registry.acme.example/platform/ci-base@sha256:")
+    );
+}
+
+#[test]
+fn apply_with_errors_writes_nothing() {
+    let (_tmp, cat) = demo_copy();
+    let c = cat.to_str().unwrap();
+    let listing = cat.join("images/ci-base.yaml");
+    let broken = std::fs::read_to_string(&listing)
+        .unwrap()
+        .replace("type: feature", "type: feature\n  version: 7.0.0");
+    std::fs::write(&listing, broken).unwrap();
+    let before = std::fs::read(cat.join("index.json")).unwrap();
+    let o = berth(
+        &["apply", "--offline", "--skip-verify", "--catalogue", c],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("images/ci-base.yaml:20:12: error[E0114]"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("Nothing written"), "{}", text(&o));
+    assert_eq!(std::fs::read(cat.join("index.json")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&cat)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".berth"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn apply_out_leaves_the_catalogue_untouched() {
+    let (tmp, cat) = demo_copy();
+    let out = tmp.path().join("out/index.json");
+    let before = std::fs::read(cat.join("index.json")).unwrap();
+    let o = berth(
+        &[
+            "apply",
+            "--offline",
+            "--skip-verify",
+            "--catalogue",
+            cat.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read(cat.join("index.json")).unwrap(), before);
+    assert!(std::fs::read_to_string(out).unwrap().contains("\"1.2.0\""));
+}
