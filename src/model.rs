@@ -90,8 +90,10 @@ pub struct CommitConfig {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Listing {
     /// Unique store identity, `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`; equals the file stem.
+    #[schemars(regex(pattern = r"^[a-zA-Z_][A-Za-z0-9_-]{0,31}$"))]
     pub code: Sp<String>,
     /// Display name, 1-40 characters, unique across the catalogue.
+    #[schemars(length(min = 1, max = 40))]
     pub name: Sp<String>,
     /// One-line summary.
     pub summary: Sp<String>,

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command of berth: `bash tests/run.sh` from anywhere in the repository.
+#
+# Sets up what the tests need on a fresh Debian machine (as root), then runs, stopping at the
+# first failure: rustfmt check, clippy with warnings as errors, and every test target.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages the tests use. python3 runs tests/bench/gen_catalogue.py (tests/bench_gen.rs).
+APT_PACKAGES=(python3)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "tests/run.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+  else
+    echo "tests/run.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+for tool in cargo rustfmt cargo-clippy; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "tests/run.sh: $tool not found; install the Rust toolchain with rustup" \
+      "(rustup component add rustfmt clippy)" >&2
+    exit 1
+  fi
+done
+
+echo "== cargo fmt --check" >&2
+cargo fmt --check
+echo "== cargo clippy --all-targets -- -D warnings" >&2
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test --all-targets" >&2
+cargo test --all-targets
