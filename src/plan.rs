@@ -176,13 +176,18 @@ pub fn index_path(cat: &Catalogue, flag: Option<&Path>) -> PathBuf {
 /// Compute a plan. `Err` only for internal problems (e.g. registry verification missing);
 /// user errors are diagnostics in the result.
 pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
+    let t = std::time::Instant::now();
+    let lap = |what: &str| tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{what}");
     let (cat, mut diags) = crate::load::load(&opts.catalogue);
+    lap("catalogue loaded");
     let index_path = index_path(&cat, opts.index.as_deref());
     let (prev, prev_text) = match &opts.base_index {
         Some((idx, text)) => (idx.clone(), Some(text.clone())),
         None => read_prev(&index_path, &cat.root, &mut diags),
     };
+    lap("index read");
     diags.extend(crate::validate::check(&cat, Some(&prev)));
+    lap("checked");
     let commit = match crate::git::head_commit(&opts.catalogue) {
         Ok(c) => c,
         Err(e) => {
@@ -192,13 +197,16 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     };
     let ctx = Context { now: now(), commit };
     let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
+    lap("planned");
     let (outcomes, stats) = if diags.has_errors() || first.diags.has_errors() {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())
     } else {
         crate::verify::verify_all(&first.requests, opts.offline, opts.level)?
     };
+    lap("verified");
     let second = reconcile(&cat, &prev, &outcomes, &ctx);
+    lap("re-planned");
     let verifications = second
         .requests
         .iter()
@@ -235,6 +243,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         }
     }
     let next_text = crate::index::to_canonical_json(&second.index);
+    lap("index rendered");
     Ok(Computed {
         catalogue: cat,
         index_path,
