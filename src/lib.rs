@@ -17,6 +17,7 @@ pub mod mark;
 pub mod model;
 pub mod plan;
 pub mod reference;
+pub mod registry;
 pub mod resolve;
 pub mod schema;
 pub mod span;
