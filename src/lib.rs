@@ -8,6 +8,7 @@ pub mod apply;
 pub mod channels;
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod diag;
 pub mod index;
 pub mod init;
