@@ -124,7 +124,11 @@ impl Limits {
             }
             l.requests_per_second = c.requests_per_second.filter(|r| *r > 0.0);
         }
-        let env_u64 = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let env_u64 = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         if let Some(ms) = env_u64("BERTH_REGISTRY_TIMEOUT_MS") {
             l.timeout = Duration::from_millis(ms.max(1));
         }
@@ -203,7 +207,9 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
-    #[error("size mismatch for blob {digest}: manifest says {expected} bytes, registry has {actual}")]
+    #[error(
+        "size mismatch for blob {digest}: manifest says {expected} bytes, registry has {actual}"
+    )]
     SizeMismatch {
         digest: String,
         expected: u64,
@@ -230,7 +236,7 @@ pub enum ManifestKind {
     /// Multi-platform index (OCI index or Docker manifest list).
     Index(OciImageIndex),
     /// Single image manifest (OCI or Docker schema 2).
-    Image(OciImageManifest),
+    Image(Box<OciImageManifest>),
 }
 
 /// A fully read HTTP response.
@@ -246,7 +252,10 @@ enum Scheme {
     /// Not learned yet: try anonymously.
     Unknown,
     Basic,
-    Bearer { realm: String, service: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
 }
 
 /// Shared per-host state: HTTP client, semaphore, rate limiter, counters.
@@ -332,7 +341,11 @@ impl Endpoint {
         loop {
             attempt += 1;
             let result = {
-                let _permit = self.permits.acquire().await.expect("semaphore never closed");
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .expect("semaphore never closed");
                 self.pace().await;
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 match build(&self.http).send().await {
@@ -565,7 +578,9 @@ impl Registry {
         }
         Err(RegistryError::Unauthorized {
             detail: match self.credential {
-                Credential::Anonymous => ": the registry requires credentials and none are configured".into(),
+                Credential::Anonymous => {
+                    ": the registry requires credentials and none are configured".into()
+                }
                 Credential::Basic { .. } => ": the registry rejected the credentials".into(),
             },
         })
@@ -622,9 +637,8 @@ impl Registry {
             .media_type
             .clone()
             .or_else(|| {
-                header_str(&resp.headers, "content-type").map(|c| {
-                    c.split(';').next().unwrap_or_default().trim().to_string()
-                })
+                header_str(&resp.headers, "content-type")
+                    .map(|c| c.split(';').next().unwrap_or_default().trim().to_string())
             })
             .unwrap_or_default();
         let is_index = INDEX_TYPES.contains(&media_type.as_str())
@@ -634,9 +648,9 @@ impl Registry {
                 serde_json::from_slice(&resp.body).map_err(|e| invalid(e.to_string()))?,
             )
         } else {
-            ManifestKind::Image(
+            ManifestKind::Image(Box::new(
                 serde_json::from_slice(&resp.body).map_err(|e| invalid(e.to_string()))?,
-            )
+            ))
         };
         Ok(Manifest {
             digest,
@@ -968,7 +982,7 @@ fn status_error(
             detail: error_detail(&resp.body),
         },
         s => RegistryError::Status {
-            what: format!("{repository}"),
+            what: repository.to_string(),
             status: s.as_u16(),
             detail: error_detail(&resp.body),
             attempts: 1,
@@ -1059,7 +1073,10 @@ mod tests {
 
     #[test]
     fn parses_challenges() {
-        assert_eq!(parse_challenge("Basic realm=\"Registry\""), Some(Scheme::Basic));
+        assert_eq!(
+            parse_challenge("Basic realm=\"Registry\""),
+            Some(Scheme::Basic)
+        );
         assert_eq!(
             parse_challenge(
                 "Bearer realm=\"http://127.0.0.1:1/token\",service=\"reg\",scope=\"repository:a/b:pull,push\""

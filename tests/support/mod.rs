@@ -110,10 +110,7 @@ fn parse_response(raw: &[u8], head: bool) -> std::io::Result<HttpResp> {
     if chunked && !head {
         let mut out = Vec::new();
         let mut rest = &body[..];
-        loop {
-            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                break;
-            };
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
             let n = usize::from_str_radix(
                 String::from_utf8_lossy(&rest[..eol])
                     .split(';')
@@ -210,7 +207,8 @@ impl RegistryProc {
             if me.wait_ready() {
                 return me;
             }
-            last_err = std::fs::read_to_string(me.dir.path().join("registry.log")).unwrap_or_default();
+            last_err =
+                std::fs::read_to_string(me.dir.path().join("registry.log")).unwrap_or_default();
             // Take the dir back out for the next try.
             dir = me.stop();
         }
@@ -239,8 +237,7 @@ impl RegistryProc {
     pub fn stop(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     /// Path of a blob's data file in the registry storage.
@@ -280,14 +277,22 @@ impl Img {
             arch: "amd64",
             variant: None,
             labels: BTreeMap::new(),
-            layers: vec![format!("layer-a-{seed}").into_bytes(), format!("layer-b-{seed}").repeat(50).into_bytes()],
+            layers: vec![
+                format!("layer-a-{seed}").into_bytes(),
+                format!("layer-b-{seed}").repeat(50).into_bytes(),
+            ],
         }
     }
     pub fn label(mut self, k: &str, v: &str) -> Self {
         self.labels.insert(k.into(), v.into());
         self
     }
-    pub fn platform(mut self, os: &'static str, arch: &'static str, variant: Option<&'static str>) -> Self {
+    pub fn platform(
+        mut self,
+        os: &'static str,
+        arch: &'static str,
+        variant: Option<&'static str>,
+    ) -> Self {
         self.os = os;
         self.arch = arch;
         self.variant = variant;
@@ -307,8 +312,20 @@ pub struct Pushed {
 
 pub fn push_blob(addr: &str, repo: &str, data: &[u8]) -> String {
     let digest = sha256(data);
-    let r = http("POST", addr, &format!("/v2/{repo}/blobs/uploads/"), &[], b"").unwrap();
-    assert_eq!(r.status, 202, "start upload: {}", String::from_utf8_lossy(&r.body));
+    let r = http(
+        "POST",
+        addr,
+        &format!("/v2/{repo}/blobs/uploads/"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(
+        r.status,
+        202,
+        "start upload: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     let loc = r.header("location").unwrap().to_string();
     let path = loc
         .split_once("://")
@@ -324,11 +341,22 @@ pub fn push_blob(addr: &str, repo: &str, data: &[u8]) -> String {
         data,
     )
     .unwrap();
-    assert_eq!(r.status, 201, "put blob: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        201,
+        "put blob: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     digest
 }
 
-pub fn put_manifest(addr: &str, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> String {
+pub fn put_manifest(
+    addr: &str,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    body: &[u8],
+) -> String {
     let r = http(
         "PUT",
         addr,
@@ -337,7 +365,12 @@ pub fn put_manifest(addr: &str, repo: &str, reference: &str, media_type: &str, b
         body,
     )
     .unwrap();
-    assert_eq!(r.status, 201, "put manifest: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        201,
+        "put manifest: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     sha256(body)
 }
 
@@ -374,7 +407,9 @@ pub fn push_image(addr: &str, repo: &str, tag: Option<&str>, img: &Img) -> Pushe
     let digest = sha256(&body);
     put_manifest(addr, repo, tag.unwrap_or(&digest), OCI_MANIFEST, &body);
     Pushed {
-        size: body.len() as u64 + cfg.len() as u64 + layers.iter().map(|(_, n)| *n as u64).sum::<u64>(),
+        size: body.len() as u64
+            + cfg.len() as u64
+            + layers.iter().map(|(_, n)| *n as u64).sum::<u64>(),
         digest,
         config: cfg_digest,
         layers: layers.into_iter().map(|(d, _)| d).collect(),
@@ -384,7 +419,10 @@ pub fn push_image(addr: &str, repo: &str, tag: Option<&str>, img: &Img) -> Pushe
 /// Push a multi-arch OCI index of `imgs` under `tag`. Returns (index digest, index size
 /// including children, children).
 pub fn push_index(addr: &str, repo: &str, tag: &str, imgs: &[Img]) -> (String, u64, Vec<Pushed>) {
-    let children: Vec<Pushed> = imgs.iter().map(|i| push_image(addr, repo, None, i)).collect();
+    let children: Vec<Pushed> = imgs
+        .iter()
+        .map(|i| push_image(addr, repo, None, i))
+        .collect();
     let entries: Vec<serde_json::Value> = imgs
         .iter()
         .zip(&children)
@@ -401,7 +439,8 @@ pub fn push_index(addr: &str, repo: &str, tag: &str, imgs: &[Img]) -> (String, u
             })
         })
         .collect();
-    let index = serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
+    let index =
+        serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
     let body = serde_json::to_vec(&index).unwrap();
     let digest = put_manifest(addr, repo, tag, OCI_INDEX, &body);
     let size = body.len() as u64 + children.iter().map(|c| c.size).sum::<u64>();
@@ -442,7 +481,17 @@ impl TokenIssuer {
         let key = dir.path().join("key.pem");
         let cert = dir.path().join("cert.pem");
         let ok = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth-test-token"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=berth-test-token",
+            ])
             .arg("-keyout")
             .arg(&key)
             .arg("-out")
@@ -528,7 +577,9 @@ fn serve_token(mut s: TcpStream, expected: &str, key: &Path, x5c: &str) -> std::
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("authorization") && v == expected);
     if !authorized {
-        s.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        s.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
         return Ok(());
     }
     let target = request_line.split(' ').nth(1).unwrap_or("/");
@@ -565,7 +616,11 @@ fn serve_token(mut s: TcpStream, expected: &str, key: &Path, x5c: &str) -> std::
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    child.stdin.take().unwrap().write_all(signing_input.as_bytes())?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(signing_input.as_bytes())?;
     let sig = child.wait_with_output()?;
     let jwt = format!("{signing_input}.{}", b64url(&sig.stdout));
     let body = serde_json::to_vec(&serde_json::json!({ "token": jwt, "expires_in": 300 })).unwrap();
@@ -593,7 +648,9 @@ fn rand_id() -> u64 {
 }
 
 /// Read an HTTP request: (request line, headers, body).
-fn read_request(s: &mut TcpStream) -> std::io::Result<(String, Vec<(String, String)>, Vec<u8>)> {
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(s: &mut TcpStream) -> std::io::Result<Request> {
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut r = BufReader::new(s.try_clone()?);
     let mut line = String::new();
@@ -648,6 +705,8 @@ pub struct FaultProxy {
     pub requests: Arc<AtomicUsize>,
     /// Request lines seen, in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Highest number of requests in flight at once.
+    pub max_inflight: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -660,17 +719,39 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let max_inflight = Arc::new(AtomicUsize::new(0));
+        let inflight = Arc::new(AtomicUsize::new(0));
         {
             let (stop, requests, log) = (stop.clone(), requests.clone(), log.clone());
+            let (max_inflight, inflight) = (max_inflight.clone(), inflight.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
                         Ok((s, _)) => {
                             s.set_nonblocking(false).unwrap();
-                            let (requests, log, fault, upstream) =
-                                (requests.clone(), log.clone(), fault.clone(), upstream.clone());
+                            let (requests, log, fault, upstream) = (
+                                requests.clone(),
+                                log.clone(),
+                                fault.clone(),
+                                upstream.clone(),
+                            );
+                            let (max_inflight, inflight) = (max_inflight.clone(), inflight.clone());
                             std::thread::spawn(move || {
-                                let _ = proxy_one(s, &upstream, &requests, &log, &*fault);
+                                let _ = proxy_one(
+                                    s,
+                                    &upstream,
+                                    &requests,
+                                    &log,
+                                    &*fault,
+                                    &|d: isize| {
+                                        if d > 0 {
+                                            let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+                                            max_inflight.fetch_max(now, Ordering::SeqCst);
+                                        } else {
+                                            inflight.fetch_sub(1, Ordering::SeqCst);
+                                        }
+                                    },
+                                );
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -682,6 +763,7 @@ impl FaultProxy {
             port,
             requests,
             log,
+            max_inflight,
             stop,
         }
     }
@@ -707,9 +789,36 @@ fn proxy_one(
     requests: &AtomicUsize,
     log: &Mutex<Vec<String>>,
     fault: &FaultFn,
+    track: &dyn Fn(isize),
 ) -> std::io::Result<()> {
     // One request per connection: the proxy answers with Connection: close.
     let (request_line, headers, body) = read_request(&mut client)?;
+    track(1);
+    let r = forward(
+        &mut client,
+        request_line,
+        headers,
+        body,
+        upstream,
+        requests,
+        log,
+        fault,
+    );
+    track(-1);
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    client: &mut TcpStream,
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    upstream: &str,
+    requests: &AtomicUsize,
+    log: &Mutex<Vec<String>>,
+    fault: &FaultFn,
+) -> std::io::Result<()> {
     let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
     log.lock().unwrap().push(request_line.clone());
     let f = fault(n, &request_line);
@@ -866,11 +975,7 @@ impl Catalogue {
         let mut args = vec!["plan", "--format", "json"];
         args.extend_from_slice(extra);
         let o = self.berth(&args);
-        assert!(
-            o.status.code() == Some(0),
-            "plan failed: {}",
-            text(&o)
-        );
+        assert!(o.status.code() == Some(0), "plan failed: {}", text(&o));
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("plan json: {e}\n{}", text(&o)))
     }
 
