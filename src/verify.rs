@@ -110,6 +110,7 @@ pub fn verify_all(
             }
         }
     }
+    let started = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -125,7 +126,7 @@ pub fn verify_all(
             Ok(facts) => VerifyOutcome::Passed(facts),
             Err(e) => VerifyOutcome::Failed(e.to_string()),
         };
-        tracing::info!(%reference, ?outcome, "verified");
+        tracing::debug!(%reference, ?outcome, "verified");
         out.insert(reference, outcome);
     }
     let vs = VerifyStats {
@@ -133,6 +134,13 @@ pub fn verify_all(
         requests: stats.requests(),
         retries: stats.retries(),
     };
+    tracing::info!(
+        references = vs.references,
+        requests = vs.requests,
+        retries = vs.retries,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "verification finished"
+    );
     Ok((out, vs))
 }
 
