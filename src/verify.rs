@@ -46,6 +46,12 @@ impl VerifyLevel {
     }
 }
 
+/// A registry client for (host, credential) with its memo, or why none could be made.
+type RegistrySlot = Result<(Registry, Arc<Memo>), String>;
+
+/// Outcome of one blob check, shared by every image that references the blob.
+type BlobCell = OnceCell<Result<u64, RegistryError>>;
+
 /// Verify every distinct reference of `requests`.
 pub fn verify_all(
     requests: &[VerifyRequest],
@@ -73,8 +79,7 @@ pub fn verify_all(
     }
     let stats = Arc::new(Stats::default());
     let mut endpoints: HashMap<String, Arc<Endpoint>> = HashMap::new();
-    let mut registries: HashMap<(String, Option<String>), Result<(Registry, Arc<Memo>), String>> =
-        HashMap::new();
+    let mut registries: HashMap<(String, Option<String>), RegistrySlot> = HashMap::new();
     let mut jobs = Vec::new();
     for (reference, req) in &distinct {
         let Some(r) = ImageRef::parse_canonical(reference) else {
@@ -156,9 +161,7 @@ struct Image {
 /// blob wait for the first.
 #[derive(Default)]
 pub struct Memo {
-    cells: std::sync::Mutex<
-        HashMap<(String, String, bool), Arc<OnceCell<Result<u64, RegistryError>>>>,
-    >,
+    cells: std::sync::Mutex<HashMap<(String, String, bool), Arc<BlobCell>>>,
 }
 
 impl Memo {
