@@ -169,4 +169,6 @@ f2() { printf '%.2f' "$1"; }
   echo "|---|---|---|---|"
   echo "| berth (end to end) vs skopeo loop, speed-up | $(f1 "$SPEEDUP")× | ≥ 30× | $(verdict "$SPEEDUP" 30) |"
   echo "| berth verification requests/s vs raw manifest GETs | $(f1 "$SHARE")% | ≥ 60% | $(verdict "$SHARE" 60) |"
+  echo
+  echo "Ceiling: at wrk's rate and $(f2 "$(echo "$BERTH_REQ / $N" | bc -l)") requests per image, no client can beat the skopeo loop by more than $(f1 "$(echo "($WRK_RPS * $N / $BERTH_REQ) / ($N / $SK_S)" | bc -l)")× on this registry and machine."
 } | tee "$OUT"
