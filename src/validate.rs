@@ -78,6 +78,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         catalogue: args.cat.catalogue.clone(),
         index: args.index.index.clone(),
         offline: true,
+        check_drift: false,
         level: crate::cli::VerifyLevel::default(),
         base_index: None,
     };
