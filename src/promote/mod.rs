@@ -9,3 +9,8 @@ pub mod pattern;
 pub mod template;
 
 pub use check::check_policies;
+pub mod engine;
+#[cfg(test)]
+pub mod fake;
+pub mod oci;
+pub mod planner;
