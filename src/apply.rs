@@ -26,6 +26,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         index: args.index.index.clone(),
         offline: args.offline || args.skip_verify,
         level: args.verify,
+        check_drift: args.check_drift,
         base_index: None,
     };
     let c = compute(&opts)?;

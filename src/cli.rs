@@ -107,6 +107,10 @@ pub struct PlanArgs {
     /// Verification depth.
     #[arg(long = "verify", value_enum, default_value_t)]
     pub verify: VerifyLevel,
+    /// Also re-resolve the newest released version of each image and report drift when its
+    /// tag moved (the pin stays).
+    #[arg(long)]
+    pub check_drift: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Exit with 3 when the plan has changes.
@@ -128,6 +132,10 @@ pub struct ApplyArgs {
     pub skip_verify: bool,
     #[arg(long = "verify", value_enum, default_value_t)]
     pub verify: VerifyLevel,
+    /// Also re-resolve the newest released version of each image and record drift when its
+    /// tag moved (the pin stays).
+    #[arg(long)]
+    pub check_drift: bool,
     /// Commit the index (and nothing else) to the catalogue repository.
     #[arg(long)]
     pub commit: bool,

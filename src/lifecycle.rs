@@ -23,7 +23,7 @@ use crate::channels::{self, Audience};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::load::{Catalogue, Source};
 use crate::model::{
-    DockerfileEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage, Status,
+    DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage, Status,
     VerificationEntry, VerifyState, VersionEntry,
 };
 use crate::reference::ImageRef;
@@ -94,6 +94,8 @@ pub struct Context {
     pub now: String,
     /// Catalogue commit (None outside git).
     pub commit: Option<String>,
+    /// Re-verify the newest released version of each image; a moved tag is drift.
+    pub check_drift: bool,
 }
 
 /// Result of one engine run.
@@ -273,6 +275,9 @@ impl ImageRun<'_> {
             );
         }
         self.release(&mut versions);
+        if self.ctx.check_drift {
+            self.drift(&mut versions);
+        }
         self.marks(&mut versions);
         e.versions = versions;
         finish_channels(&mut e);
@@ -516,6 +521,42 @@ impl ImageRun<'_> {
         }
         versions.push(entry);
         sort_versions(versions);
+    }
+
+    /// Drift check of the newest released version: its pin never changes; `drift` records
+    /// the digest its tag points at now (cleared when the tag is back at the pin). A failed
+    /// check changes nothing here (the plan reports the failed verification).
+    fn drift(&mut self, versions: &mut [VersionEntry]) {
+        let Some(v) = versions
+            .iter_mut()
+            .rev()
+            .find(|v| v.status == Status::Released && v.digest.is_some())
+        else {
+            return;
+        };
+        let Some(r) = ImageRef::parse_canonical(&v.reference) else {
+            return;
+        };
+        let VerifyOutcome::Passed(f) = self.verify(&v.version.clone(), &r) else {
+            return;
+        };
+        let pinned = v.digest.clone().unwrap_or_default();
+        let now = (f.digest != pinned).then(|| DriftEntry {
+            digest: f.digest.clone(),
+        });
+        if v.drift == now {
+            return;
+        }
+        let message = match &now {
+            Some(d) => format!(
+                "drift: tag {} now points at {}, pinned {pinned} (pin unchanged)",
+                v.reference, d.digest
+            ),
+            None => format!("drift resolved: tag {} is back at {pinned}", v.reference),
+        };
+        v.drift = now;
+        let version = v.version.clone();
+        self.change(Some(&version), ChangeKind::Drift, message);
     }
 
     /// The listing still points at the newest version's reference: apply stage transitions.

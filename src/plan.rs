@@ -27,6 +27,8 @@ pub struct Options {
     pub index: Option<PathBuf>,
     pub offline: bool,
     pub level: VerifyLevel,
+    /// Re-verify the newest released version of each image to detect drift.
+    pub check_drift: bool,
     /// Use this index as the recorded state instead of reading `index` (plan --base).
     pub base_index: Option<(Index, String)>,
 }
@@ -141,13 +143,14 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     let ctx = Context {
         now: now(),
         commit: None,
+        check_drift: opts.check_drift && !opts.offline,
     };
     let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
     let (outcomes, stats) = if diags.has_errors() || first.diags.has_errors() {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())
     } else {
-        crate::verify::verify_all(&first.requests, opts.offline, opts.level)?
+        crate::verify::verify_all(&first.requests, opts.offline, opts.level, &cat.config)?
     };
     let second = reconcile(&cat, &prev, &outcomes, &ctx);
     let verifications = second
@@ -374,6 +377,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         index: args.index.index.clone(),
         offline: args.offline,
         level: args.verify,
+        check_drift: args.check_drift,
         base_index: None,
     };
     let c = compute(&opts)?;

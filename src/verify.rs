@@ -1,21 +1,30 @@
 //! Stage: verify — check that references can really be pulled.
 //!
-//! Input: the verification requests of a plan. Output: one [`VerifyOutcome`] per reference.
-//! Offline, every outcome is `Skipped` and no request is made. Registry verification through
-//! the OCI distribution API is tracked separately; until it lands, online verification is
-//! refused with a clear error rather than pretending success.
+//! Input: the verification requests of a plan, berth.yaml (registry limits, credentials) and
+//! the level. Output: one [`VerifyOutcome`] per distinct reference, plus [`VerifyStats`].
+//!
+//! Per reference: resolve tag → digest (index or manifest), read child manifests of an index
+//! and the image config (platforms, labels, size); `blobs` also HEADs every referenced blob;
+//! `full` downloads every blob and checks its digest and size. One reference's failure is its
+//! own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no
+//! request is made. Requests run concurrently on a tokio runtime built here (the rest of berth
+//! is synchronous), bounded per registry host by [`crate::registry::Limits`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use futures_util::future::join_all;
 
 use crate::cli::VerifyLevel;
-use crate::lifecycle::{VerifyOutcome, VerifyRequest};
+use crate::lifecycle::{ImageFacts, VerifyOutcome, VerifyRequest};
+use crate::model::Config;
+use crate::reference::ImageRef;
+use crate::registry::{Endpoint, Limits, ManifestKind, Registry, RegistryError, Stats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error(
-        "registry verification is not available in this build; run with --offline (plan) or --offline --skip-verify (apply)"
-    )]
-    NotAvailable,
+    #[error("cannot start the verification runtime: {0}")]
+    Runtime(String),
 }
 
 /// Counters reported after verification.
@@ -26,22 +35,279 @@ pub struct VerifyStats {
     pub retries: u64,
 }
 
+impl VerifyLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyLevel::Manifest => "manifest",
+            VerifyLevel::Blobs => "blobs",
+            VerifyLevel::Full => "full",
+        }
+    }
+}
+
 /// Verify every distinct reference of `requests`.
 pub fn verify_all(
     requests: &[VerifyRequest],
     offline: bool,
-    _level: VerifyLevel,
+    level: VerifyLevel,
+    config: &Config,
 ) -> Result<(BTreeMap<String, VerifyOutcome>, VerifyStats), VerifyError> {
-    let mut out = BTreeMap::new();
+    // The first request of a reference decides its credential (requests are sorted).
+    let mut distinct: BTreeMap<&str, &VerifyRequest> = BTreeMap::new();
     for r in requests {
-        out.insert(r.reference.clone(), VerifyOutcome::Skipped);
+        distinct.entry(r.reference.as_str()).or_insert(r);
     }
-    if !offline && !requests.is_empty() {
-        return Err(VerifyError::NotAvailable);
+    let mut out = BTreeMap::new();
+    if offline || distinct.is_empty() {
+        for r in distinct.keys() {
+            out.insert(r.to_string(), VerifyOutcome::Skipped);
+        }
+        return Ok((
+            out,
+            VerifyStats {
+                references: distinct.len(),
+                ..VerifyStats::default()
+            },
+        ));
     }
-    let stats = VerifyStats {
-        references: out.len(),
-        ..VerifyStats::default()
+    let stats = Arc::new(Stats::default());
+    let mut endpoints: HashMap<String, Arc<Endpoint>> = HashMap::new();
+    let mut registries: HashMap<(String, Option<String>), Result<Registry, String>> =
+        HashMap::new();
+    let mut jobs = Vec::new();
+    for (reference, req) in &distinct {
+        let Some(r) = ImageRef::parse_canonical(reference) else {
+            out.insert(
+                reference.to_string(),
+                VerifyOutcome::Failed(format!("`{reference}` is not a registry reference")),
+            );
+            continue;
+        };
+        let key = (r.registry.clone(), req.credential.clone());
+        let reg = registries
+            .entry(key)
+            .or_insert_with(|| {
+                let ep = match endpoints.get(&r.registry) {
+                    Some(ep) => ep.clone(),
+                    None => {
+                        let limits = Limits::for_host(
+                            config.registries.get(&r.registry).map(|c| &c.value),
+                        );
+                        let ep = Endpoint::new(&r.registry, limits, stats.clone())
+                            .map_err(|e| e.to_string())?;
+                        endpoints.insert(r.registry.clone(), ep.clone());
+                        ep
+                    }
+                };
+                let cred =
+                    crate::credentials::resolve(req.credential.as_deref(), config, &r.registry)?;
+                Ok(Registry::new(ep, cred))
+            })
+            .clone();
+        match reg {
+            Ok(reg) => jobs.push((reference.to_string(), reg, r)),
+            Err(why) => {
+                out.insert(reference.to_string(), VerifyOutcome::Failed(why));
+            }
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| VerifyError::Runtime(e.to_string()))?;
+    let results = rt.block_on(join_all(jobs.into_iter().map(|(reference, reg, r)| async move {
+        let res = verify_one(&reg, &r, level).await;
+        (reference, res)
+    })));
+    for (reference, res) in results {
+        let outcome = match res {
+            Ok(facts) => VerifyOutcome::Passed(facts),
+            Err(e) => VerifyOutcome::Failed(e.to_string()),
+        };
+        tracing::info!(%reference, ?outcome, "verified");
+        out.insert(reference, outcome);
+    }
+    let vs = VerifyStats {
+        references: distinct.len(),
+        requests: stats.requests(),
+        retries: stats.retries(),
     };
-    Ok((out, stats))
+    Ok((out, vs))
+}
+
+/// One image manifest of a reference (the reference itself, or a child of its index).
+struct Image {
+    manifest: oci_client::manifest::OciImageManifest,
+    manifest_len: u64,
+}
+
+/// Verify one reference at `level`.
+pub async fn verify_one(
+    reg: &Registry,
+    r: &ImageRef,
+    level: VerifyLevel,
+) -> Result<ImageFacts, RegistryError> {
+    let repo = r.repository.as_str();
+    let top = reg.resolve(repo, &r.tag).await?;
+    let mut size = top.bytes.len() as u64;
+    let mut platforms = BTreeSet::new();
+    let mut images = Vec::new();
+    match &top.kind {
+        ManifestKind::Index(idx) => {
+            let children: Vec<_> = idx
+                .manifests
+                .iter()
+                .filter(|m| !is_attestation(m))
+                .collect();
+            for m in &children {
+                if let Some(p) = &m.platform {
+                    platforms.insert(platform_string(
+                        &p.os.to_string(),
+                        &p.architecture.to_string(),
+                        p.variant.as_deref(),
+                    ));
+                }
+            }
+            let fetched = join_all(children.iter().map(|m| reg.resolve(repo, &m.digest))).await;
+            for (m, res) in children.iter().zip(fetched) {
+                let child = res?;
+                if child.digest != m.digest {
+                    return Err(RegistryError::DigestMismatch {
+                        what: format!("manifest {}", m.digest),
+                        expected: m.digest.clone(),
+                        actual: child.digest,
+                    });
+                }
+                match child.kind {
+                    ManifestKind::Image(manifest) => images.push(Image {
+                        manifest,
+                        manifest_len: child.bytes.len() as u64,
+                    }),
+                    ManifestKind::Index(_) => {
+                        return Err(RegistryError::InvalidManifest {
+                            reference: format!("{repo}@{}", m.digest),
+                            message: "nested index is not supported".into(),
+                        });
+                    }
+                }
+            }
+        }
+        ManifestKind::Image(m) => images.push(Image {
+            manifest: m.clone(),
+            manifest_len: 0,
+        }),
+    }
+    if images.is_empty() {
+        return Err(RegistryError::InvalidManifest {
+            reference: r.to_string(),
+            message: "index lists no image manifests".into(),
+        });
+    }
+    // The config of the first image gives the labels (and the platform of a single image).
+    let first_cfg = images[0].manifest.config.digest.clone();
+    let cfg_bytes = reg.get_blob(repo, &first_cfg).await?;
+    let cfg: ConfigJson = serde_json::from_slice(&cfg_bytes).unwrap_or_default();
+    if matches!(top.kind, ManifestKind::Image(_))
+        && let (Some(os), Some(arch)) = (&cfg.os, &cfg.architecture)
+    {
+        platforms.insert(platform_string(os, arch, cfg.variant.as_deref()));
+    }
+    let labels: BTreeMap<String, String> = cfg
+        .config
+        .and_then(|c| c.labels)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+
+    // Every distinct blob with the size its manifest declares.
+    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    for img in &images {
+        size += img.manifest_len;
+        for d in std::iter::once(&img.manifest.config).chain(img.manifest.layers.iter()) {
+            let s = d.size.max(0) as u64;
+            size += s;
+            blobs.insert(d.digest.clone(), s);
+        }
+    }
+    match level {
+        VerifyLevel::Manifest => {}
+        VerifyLevel::Blobs => {
+            let checks = blobs
+                .iter()
+                .filter(|(d, _)| **d != first_cfg)
+                .map(|(d, want)| async move {
+                    let have = reg.head_blob(repo, d).await?;
+                    if have != 0 && have != *want {
+                        return Err(RegistryError::SizeMismatch {
+                            digest: d.clone(),
+                            expected: *want,
+                            actual: have,
+                        });
+                    }
+                    Ok(())
+                });
+            first_error(join_all(checks).await)?;
+        }
+        VerifyLevel::Full => {
+            let checks = blobs.iter().map(|(d, want)| async move {
+                let data = reg.get_blob(repo, d).await?;
+                if data.len() as u64 != *want {
+                    return Err(RegistryError::SizeMismatch {
+                        digest: d.clone(),
+                        expected: *want,
+                        actual: data.len() as u64,
+                    });
+                }
+                Ok(())
+            });
+            first_error(join_all(checks).await)?;
+        }
+    }
+    Ok(ImageFacts {
+        digest: top.digest,
+        platforms: platforms.into_iter().collect(),
+        size: Some(size),
+        config_labels: labels,
+        level: level.as_str().to_string(),
+    })
+}
+
+/// The first error in digest order (deterministic reasons).
+fn first_error(results: Vec<Result<(), RegistryError>>) -> Result<(), RegistryError> {
+    results.into_iter().collect()
+}
+
+fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+        _ => format!("{os}/{arch}"),
+    }
+}
+
+/// Build attestations (`unknown/unknown`, docker's reference type) are not pullable images.
+fn is_attestation(m: &oci_client::manifest::ImageIndexEntry) -> bool {
+    let annotated = m
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key("vnd.docker.reference.type"));
+    let unknown = m
+        .platform
+        .as_ref()
+        .is_some_and(|p| p.os.to_string() == "unknown" && p.architecture.to_string() == "unknown");
+    annotated || unknown
+}
+
+/// The parts of an image config berth reads; lenient so odd configs still verify.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigJson {
+    os: Option<String>,
+    architecture: Option<String>,
+    variant: Option<String>,
+    config: Option<ConfigInner>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigInner {
+    #[serde(rename = "Labels")]
+    labels: Option<BTreeMap<String, String>>,
 }

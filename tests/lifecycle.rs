@@ -121,6 +121,7 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
         let ctx = Context {
             now: format!("2026-11-{:02}T00:00:00Z", i + 1),
             commit: Some(format!("c{i}")),
+            check_drift: false,
         };
         let r = reconcile(&cat, &prev, &outcomes, &ctx);
         let errors: Vec<Code> = r
@@ -144,6 +145,7 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
             &Context {
                 now: "2030-01-01T00:00:00Z".into(),
                 commit: Some("later".into()),
+                check_drift: false,
             },
         );
         if s.want_error.is_none() {
@@ -404,6 +406,7 @@ fn removed_listing_delists_and_keeps_history() {
         &Context {
             now: "t".into(),
             commit: None,
+            check_drift: false,
         },
     );
     assert_eq!(summary(&r.index), "1.0.0 delisted 1; 1.0.1 cancelled 2");
@@ -432,6 +435,7 @@ fn verification_requests_only_for_changed_versions() {
         &Context {
             now: "t".into(),
             commit: None,
+            check_drift: false,
         },
     );
     assert!(
@@ -454,6 +458,7 @@ fn verification_requests_only_for_changed_versions() {
         &Context {
             now: "t".into(),
             commit: None,
+            check_drift: false,
         },
     );
     assert_eq!(r2.requests.len(), 1);

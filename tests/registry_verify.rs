@@ -1,0 +1,164 @@
+//! Pull verification against a real distribution registry (anonymous): facts recorded,
+//! failures isolated per version, levels, and zero requests for unchanged versions.
+
+mod support;
+
+use support::*;
+
+fn anon() -> (RegistryProc, Catalogue) {
+    let reg = RegistryProc::start(Auth::None);
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&reg.addr()]));
+    (reg, cat)
+}
+
+#[test]
+fn apply_records_digest_platforms_labels_size_end_to_end() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    let single = push_image(
+        &host,
+        "acme/single",
+        Some("1.0"),
+        &Img::new("s").label("org.opencontainers.image.vendor", "acme"),
+    );
+    let (idx_digest, idx_size, _) = push_index(
+        &host,
+        "acme/multi",
+        "2.0",
+        &[
+            Img::new("m1").label("team", "infra"),
+            Img::new("m2").platform("linux", "arm64", Some("v8")),
+        ],
+    );
+    cat.listing(&Listing::new("single", &host, "acme/single", "1.0"));
+    cat.listing(&Listing::new("multi", &host, "acme/multi", "2.0"));
+    let out = cat.apply(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2 reference(s) verified, 0 failed"), "{stdout}");
+
+    let s = cat.version("single", "1.0.0");
+    assert_eq!(s["status"], "testing");
+    assert_eq!(s["digest"], single.digest.as_str());
+    assert_eq!(
+        s["pull"],
+        format!("{host}/acme/single@{}", single.digest).as_str()
+    );
+    assert_eq!(s["platforms"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(
+        s["configLabels"],
+        serde_json::json!({"org.opencontainers.image.vendor": "acme"})
+    );
+    assert_eq!(s["size"], single.size);
+    assert_eq!(s["verification"]["state"], "passed");
+    assert_eq!(s["verification"]["level"], "blobs");
+
+    let m = cat.version("multi", "1.0.0");
+    assert_eq!(m["digest"], idx_digest.as_str());
+    assert_eq!(
+        m["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64/v8"])
+    );
+    assert_eq!(m["configLabels"], serde_json::json!({"team": "infra"}));
+    assert_eq!(m["size"], idx_size);
+}
+
+#[test]
+fn missing_tag_fails_only_that_version() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    push_image(&host, "acme/ok", Some("1"), &Img::new("ok"));
+    cat.listing(&Listing::new("good", &host, "acme/ok", "1"));
+    cat.listing(&Listing::new("bad", &host, "acme/ok", "does-not-exist"));
+    cat.apply(&[]);
+    let bad = cat.version("bad", "1.0.0");
+    assert_eq!(bad["status"], "check-failed");
+    let reason = bad["verification"]["reason"].as_str().unwrap();
+    assert!(reason.contains("manifest unknown") && reason.contains("404"), "{reason}");
+    assert!(bad["digest"].is_null());
+    let good = cat.version("good", "1.0.0");
+    assert_eq!(good["status"], "testing");
+    assert_eq!(good["verification"]["state"], "passed");
+}
+
+#[test]
+fn missing_blob_fails_at_blobs_level_but_not_manifest_level() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    let p = push_image(&host, "acme/holey", Some("1"), &Img::new("h"));
+    std::fs::remove_file(reg.blob_path(&p.layers[1])).unwrap();
+    cat.listing(&Listing::new("holey", &host, "acme/holey", "1"));
+
+    let plan = cat.plan(&["--verify", "manifest"]);
+    let v = verification(&plan, "holey");
+    assert_eq!(v["result"], "passed", "{plan:#}");
+    assert_eq!(v["digest"], p.digest.as_str());
+
+    let plan = cat.plan(&[]);
+    let v = verification(&plan, "holey");
+    assert_eq!(v["result"], "failed", "{plan:#}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("missing blob") && reason.contains(&p.layers[1]),
+        "{reason}"
+    );
+}
+
+#[test]
+fn full_level_detects_corrupted_blob() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    let p = push_image(&host, "acme/rot", Some("1"), &Img::new("r"));
+    let path = reg.blob_path(&p.layers[0]);
+    let len = std::fs::read(&path).unwrap().len();
+    std::fs::write(&path, vec![b'X'; len]).unwrap();
+    cat.listing(&Listing::new("rot", &host, "acme/rot", "1"));
+
+    let plan = cat.plan(&["--verify", "blobs"]);
+    assert_eq!(verification(&plan, "rot")["result"], "passed", "{plan:#}");
+    let plan = cat.plan(&["--verify", "full"]);
+    let v = verification(&plan, "rot");
+    assert_eq!(v["result"], "failed", "{plan:#}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("digest mismatch") && reason.contains(&p.layers[0]), "{reason}");
+    // full downloads every blob: one more GET per blob than HEAD-level checks.
+    assert!(plan["verifyStats"]["requests"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn unchanged_released_versions_make_zero_requests() {
+    let reg = RegistryProc::start(Auth::None);
+    let proxy = FaultProxy::start(reg.addr(), std::sync::Arc::new(|_, _| Fault::Pass));
+    let host = proxy.addr();
+    push_image(&reg.addr(), "acme/rel", Some("1"), &Img::new("rel"));
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    cat.listing(&Listing::new("rel", &host, "acme/rel", "1").release("new", "released"));
+    cat.apply(&[]);
+    assert_eq!(cat.version("rel", "1.0.0")["status"], "released");
+    let used = proxy.count();
+    assert!(used >= 3, "verification went through the proxy ({used})");
+    let before = cat.index_text();
+
+    let plan = cat.plan(&[]);
+    assert_eq!(plan["verifyStats"]["requests"], 0, "{plan:#}");
+    assert_eq!(plan["changed"], false);
+    let out = cat.apply(&[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+    assert_eq!(proxy.count(), used, "no request reached the registry");
+    assert_eq!(cat.index_text(), before);
+}
+
+#[test]
+fn plan_reports_request_counts() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    push_image(&host, "acme/c", Some("1"), &Img::new("c"));
+    cat.listing(&Listing::new("c", &host, "acme/c", "1"));
+    let o = cat.berth(&["plan"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    // manifest GET + config GET + 2 layer HEADs.
+    assert!(
+        s.contains("1 reference(s) verified, 0 failed; 4 request(s), 0 retr(ies)"),
+        "{}",
+        text(&o)
+    );
+}
