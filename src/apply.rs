@@ -29,7 +29,10 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         check_drift: args.check_drift,
         base_index: None,
     };
-    let c = compute(&opts)?;
+    let mut c = compute(&opts)?;
+    if !c.has_errors() {
+        crate::promote::execute_planned(&mut c);
+    }
     out.write_all(render(&c, args.format, opts.offline).as_bytes())?;
     if c.has_errors() {
         writeln!(out, "Nothing written: fix the errors above first.")?;
@@ -41,6 +44,9 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         writeln!(out, "Wrote {}.", target.display())?;
     } else {
         writeln!(out, "{} unchanged.", target.display())?;
+    }
+    if c.promotions.has_problems() {
+        return Ok(EXIT_FINDINGS);
     }
     Ok(EXIT_OK)
 }

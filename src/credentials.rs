@@ -145,8 +145,8 @@ pub fn docker_config_credential(host: &str) -> Result<Option<Credential>, String
         let raw = base64::engine::general_purpose::STANDARD
             .decode(a.trim())
             .map_err(|_| format!("auths entry for {host} in {} is not base64", path.display()))?;
-        let raw = String::from_utf8(raw)
-            .map_err(|_| format!("auths entry for {host} is not UTF-8"))?;
+        let raw =
+            String::from_utf8(raw).map_err(|_| format!("auths entry for {host} is not UTF-8"))?;
         let (u, p) = raw
             .split_once(':')
             .ok_or_else(|| format!("auths entry for {host} is not `user:password`"))?;

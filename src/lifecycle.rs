@@ -23,8 +23,8 @@ use crate::channels::{self, Audience};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::load::{Catalogue, Source};
 use crate::model::{
-    DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage, Status,
-    VerificationEntry, VerifyState, VersionEntry,
+    DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage,
+    Status, VerificationEntry, VerifyState, VersionEntry,
 };
 use crate::reference::ImageRef;
 use crate::span::Pos;

@@ -90,9 +90,8 @@ pub fn verify_all(
                 let ep = match endpoints.get(&r.registry) {
                     Some(ep) => ep.clone(),
                     None => {
-                        let limits = Limits::for_host(
-                            config.registries.get(&r.registry).map(|c| &c.value),
-                        );
+                        let limits =
+                            Limits::for_host(config.registries.get(&r.registry).map(|c| &c.value));
                         let ep = Endpoint::new(&r.registry, limits, stats.clone())
                             .map_err(|e| e.to_string())?;
                         endpoints.insert(r.registry.clone(), ep.clone());
@@ -115,10 +114,12 @@ pub fn verify_all(
         .enable_all()
         .build()
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
-    let results = rt.block_on(join_all(jobs.into_iter().map(|(reference, reg, r)| async move {
-        let res = verify_one(&reg, &r, level).await;
-        (reference, res)
-    })));
+    let results = rt.block_on(join_all(jobs.into_iter().map(
+        |(reference, reg, r)| async move {
+            let res = verify_one(&reg, &r, level).await;
+            (reference, res)
+        },
+    )));
     for (reference, res) in results {
         let outcome = match res {
             Ok(facts) => VerifyOutcome::Passed(facts),
@@ -232,20 +233,21 @@ pub async fn verify_one(
     match level {
         VerifyLevel::Manifest => {}
         VerifyLevel::Blobs => {
-            let checks = blobs
-                .iter()
-                .filter(|(d, _)| **d != first_cfg)
-                .map(|(d, want)| async move {
-                    let have = reg.head_blob(repo, d).await?;
-                    if have != 0 && have != *want {
-                        return Err(RegistryError::SizeMismatch {
-                            digest: d.clone(),
-                            expected: *want,
-                            actual: have,
-                        });
-                    }
-                    Ok(())
-                });
+            let checks =
+                blobs
+                    .iter()
+                    .filter(|(d, _)| **d != first_cfg)
+                    .map(|(d, want)| async move {
+                        let have = reg.head_blob(repo, d).await?;
+                        if have != 0 && have != *want {
+                            return Err(RegistryError::SizeMismatch {
+                                digest: d.clone(),
+                                expected: *want,
+                                actual: have,
+                            });
+                        }
+                        Ok(())
+                    });
             first_error(join_all(checks).await)?;
         }
         VerifyLevel::Full => {

@@ -46,7 +46,10 @@ fn assert_no_secret(cat: &Catalogue, outputs: &[&std::process::Output], secret: 
         let t = text(o);
         assert!(!t.contains(secret), "secret leaked into output:\n{t}");
     }
-    assert!(!cat.index_text().contains(secret), "secret leaked into index.json");
+    assert!(
+        !cat.index_text().contains(secret),
+        "secret leaked into index.json"
+    );
 }
 
 #[test]
@@ -122,10 +125,7 @@ fn token_auth_with_issuer() {
     assert_eq!(v["result"], "passed", "{plan:#}");
     assert_eq!(v["digest"], p.digest.as_str());
     // One token for the repository, reused for every request.
-    assert_eq!(
-        issuer.requests.load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(issuer.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     let o = cat.apply(&["-vv"]);
     assert_no_secret(&cat, &[&o], PASSWORD);
 
@@ -137,7 +137,10 @@ fn token_auth_with_issuer() {
     let plan = bad.plan(&[]);
     let v = verification(&plan, "app");
     assert_eq!(v["result"], "failed");
-    assert!(v["reason"].as_str().unwrap().contains("unauthorized"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("unauthorized"),
+        "{v}"
+    );
 }
 
 fn write_docker_config(cat: &mut Catalogue, json: &serde_json::Value) -> std::path::PathBuf {

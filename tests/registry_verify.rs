@@ -34,7 +34,10 @@ fn apply_records_digest_platforms_labels_size_end_to_end() {
     cat.listing(&Listing::new("multi", &host, "acme/multi", "2.0"));
     let out = cat.apply(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("2 reference(s) verified, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("2 reference(s) verified, 0 failed"),
+        "{stdout}"
+    );
 
     let s = cat.version("single", "1.0.0");
     assert_eq!(s["status"], "testing");
@@ -73,7 +76,10 @@ fn missing_tag_fails_only_that_version() {
     let bad = cat.version("bad", "1.0.0");
     assert_eq!(bad["status"], "check-failed");
     let reason = bad["verification"]["reason"].as_str().unwrap();
-    assert!(reason.contains("manifest unknown") && reason.contains("404"), "{reason}");
+    assert!(
+        reason.contains("manifest unknown") && reason.contains("404"),
+        "{reason}"
+    );
     assert!(bad["digest"].is_null());
     let good = cat.version("good", "1.0.0");
     assert_eq!(good["status"], "testing");
@@ -119,7 +125,10 @@ fn full_level_detects_corrupted_blob() {
     let v = verification(&plan, "rot");
     assert_eq!(v["result"], "failed", "{plan:#}");
     let reason = v["reason"].as_str().unwrap();
-    assert!(reason.contains("digest mismatch") && reason.contains(&p.layers[0]), "{reason}");
+    assert!(
+        reason.contains("digest mismatch") && reason.contains(&p.layers[0]),
+        "{reason}"
+    );
     // full downloads every blob: one more GET per blob than HEAD-level checks.
     assert!(plan["verifyStats"]["requests"].as_u64().unwrap() >= 4);
 }

@@ -210,7 +210,8 @@ impl RegistryProc {
             if me.wait_ready() {
                 return me;
             }
-            last_err = std::fs::read_to_string(me.dir.path().join("registry.log")).unwrap_or_default();
+            last_err =
+                std::fs::read_to_string(me.dir.path().join("registry.log")).unwrap_or_default();
             // Take the dir back out for the next try.
             dir = me.stop();
         }
@@ -280,14 +281,22 @@ impl Img {
             arch: "amd64",
             variant: None,
             labels: BTreeMap::new(),
-            layers: vec![format!("layer-a-{seed}").into_bytes(), format!("layer-b-{seed}").repeat(50).into_bytes()],
+            layers: vec![
+                format!("layer-a-{seed}").into_bytes(),
+                format!("layer-b-{seed}").repeat(50).into_bytes(),
+            ],
         }
     }
     pub fn label(mut self, k: &str, v: &str) -> Self {
         self.labels.insert(k.into(), v.into());
         self
     }
-    pub fn platform(mut self, os: &'static str, arch: &'static str, variant: Option<&'static str>) -> Self {
+    pub fn platform(
+        mut self,
+        os: &'static str,
+        arch: &'static str,
+        variant: Option<&'static str>,
+    ) -> Self {
         self.os = os;
         self.arch = arch;
         self.variant = variant;
@@ -307,8 +316,20 @@ pub struct Pushed {
 
 pub fn push_blob(addr: &str, repo: &str, data: &[u8]) -> String {
     let digest = sha256(data);
-    let r = http("POST", addr, &format!("/v2/{repo}/blobs/uploads/"), &[], b"").unwrap();
-    assert_eq!(r.status, 202, "start upload: {}", String::from_utf8_lossy(&r.body));
+    let r = http(
+        "POST",
+        addr,
+        &format!("/v2/{repo}/blobs/uploads/"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(
+        r.status,
+        202,
+        "start upload: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     let loc = r.header("location").unwrap().to_string();
     let path = loc
         .split_once("://")
@@ -324,11 +345,22 @@ pub fn push_blob(addr: &str, repo: &str, data: &[u8]) -> String {
         data,
     )
     .unwrap();
-    assert_eq!(r.status, 201, "put blob: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        201,
+        "put blob: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     digest
 }
 
-pub fn put_manifest(addr: &str, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> String {
+pub fn put_manifest(
+    addr: &str,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    body: &[u8],
+) -> String {
     let r = http(
         "PUT",
         addr,
@@ -337,7 +369,12 @@ pub fn put_manifest(addr: &str, repo: &str, reference: &str, media_type: &str, b
         body,
     )
     .unwrap();
-    assert_eq!(r.status, 201, "put manifest: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        201,
+        "put manifest: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     sha256(body)
 }
 
@@ -374,7 +411,9 @@ pub fn push_image(addr: &str, repo: &str, tag: Option<&str>, img: &Img) -> Pushe
     let digest = sha256(&body);
     put_manifest(addr, repo, tag.unwrap_or(&digest), OCI_MANIFEST, &body);
     Pushed {
-        size: body.len() as u64 + cfg.len() as u64 + layers.iter().map(|(_, n)| *n as u64).sum::<u64>(),
+        size: body.len() as u64
+            + cfg.len() as u64
+            + layers.iter().map(|(_, n)| *n as u64).sum::<u64>(),
         digest,
         config: cfg_digest,
         layers: layers.into_iter().map(|(d, _)| d).collect(),
@@ -384,7 +423,10 @@ pub fn push_image(addr: &str, repo: &str, tag: Option<&str>, img: &Img) -> Pushe
 /// Push a multi-arch OCI index of `imgs` under `tag`. Returns (index digest, index size
 /// including children, children).
 pub fn push_index(addr: &str, repo: &str, tag: &str, imgs: &[Img]) -> (String, u64, Vec<Pushed>) {
-    let children: Vec<Pushed> = imgs.iter().map(|i| push_image(addr, repo, None, i)).collect();
+    let children: Vec<Pushed> = imgs
+        .iter()
+        .map(|i| push_image(addr, repo, None, i))
+        .collect();
     let entries: Vec<serde_json::Value> = imgs
         .iter()
         .zip(&children)
@@ -401,7 +443,8 @@ pub fn push_index(addr: &str, repo: &str, tag: &str, imgs: &[Img]) -> (String, u
             })
         })
         .collect();
-    let index = serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
+    let index =
+        serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
     let body = serde_json::to_vec(&index).unwrap();
     let digest = put_manifest(addr, repo, tag, OCI_INDEX, &body);
     let size = body.len() as u64 + children.iter().map(|c| c.size).sum::<u64>();
@@ -442,7 +485,17 @@ impl TokenIssuer {
         let key = dir.path().join("key.pem");
         let cert = dir.path().join("cert.pem");
         let ok = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth-test-token"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=berth-test-token",
+            ])
             .arg("-keyout")
             .arg(&key)
             .arg("-out")
@@ -528,7 +581,9 @@ fn serve_token(mut s: TcpStream, expected: &str, key: &Path, x5c: &str) -> std::
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("authorization") && v == expected);
     if !authorized {
-        s.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        s.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
         return Ok(());
     }
     let target = request_line.split(' ').nth(1).unwrap_or("/");
@@ -565,7 +620,11 @@ fn serve_token(mut s: TcpStream, expected: &str, key: &Path, x5c: &str) -> std::
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    child.stdin.take().unwrap().write_all(signing_input.as_bytes())?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(signing_input.as_bytes())?;
     let sig = child.wait_with_output()?;
     let jwt = format!("{signing_input}.{}", b64url(&sig.stdout));
     let body = serde_json::to_vec(&serde_json::json!({ "token": jwt, "expires_in": 300 })).unwrap();
@@ -667,8 +726,12 @@ impl FaultProxy {
                     match listener.accept() {
                         Ok((s, _)) => {
                             s.set_nonblocking(false).unwrap();
-                            let (requests, log, fault, upstream) =
-                                (requests.clone(), log.clone(), fault.clone(), upstream.clone());
+                            let (requests, log, fault, upstream) = (
+                                requests.clone(),
+                                log.clone(),
+                                fault.clone(),
+                                upstream.clone(),
+                            );
                             std::thread::spawn(move || {
                                 let _ = proxy_one(s, &upstream, &requests, &log, &*fault);
                             });
@@ -866,11 +929,7 @@ impl Catalogue {
         let mut args = vec!["plan", "--format", "json"];
         args.extend_from_slice(extra);
         let o = self.berth(&args);
-        assert!(
-            o.status.code() == Some(0),
-            "plan failed: {}",
-            text(&o)
-        );
+        assert!(o.status.code() == Some(0), "plan failed: {}", text(&o));
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("plan json: {e}\n{}", text(&o)))
     }
 
