@@ -236,7 +236,7 @@ pub enum ManifestKind {
     /// Multi-platform index (OCI index or Docker manifest list).
     Index(OciImageIndex),
     /// Single image manifest (OCI or Docker schema 2).
-    Image(OciImageManifest),
+    Image(Box<OciImageManifest>),
 }
 
 /// A fully read HTTP response.
@@ -648,9 +648,9 @@ impl Registry {
                 serde_json::from_slice(&resp.body).map_err(|e| invalid(e.to_string()))?,
             )
         } else {
-            ManifestKind::Image(
+            ManifestKind::Image(Box::new(
                 serde_json::from_slice(&resp.body).map_err(|e| invalid(e.to_string()))?,
-            )
+            ))
         };
         Ok(Manifest {
             digest,
@@ -1013,7 +1013,7 @@ fn status_error(
             detail: error_detail(&resp.body),
         },
         s => RegistryError::Status {
-            what: format!("{repository}"),
+            what: repository.to_string(),
             status: s.as_u16(),
             detail: error_detail(&resp.body),
             attempts: 1,

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use tokio::sync::OnceCell;
 
 use crate::cli::VerifyLevel;
 use crate::lifecycle::{ImageFacts, VerifyOutcome, VerifyRequest};
@@ -45,6 +46,12 @@ impl VerifyLevel {
     }
 }
 
+/// A registry client for (host, credential) with its memo, or why none could be made.
+type RegistrySlot = Result<(Registry, Arc<Memo>), String>;
+
+/// Outcome of one blob check, shared by every image that references the blob.
+type BlobCell = OnceCell<Result<u64, RegistryError>>;
+
 /// Verify every distinct reference of `requests`.
 pub fn verify_all(
     requests: &[VerifyRequest],
@@ -72,8 +79,7 @@ pub fn verify_all(
     }
     let stats = Arc::new(Stats::default());
     let mut endpoints: HashMap<String, Arc<Endpoint>> = HashMap::new();
-    let mut registries: HashMap<(String, Option<String>), Result<Registry, String>> =
-        HashMap::new();
+    let mut registries: HashMap<(String, Option<String>), RegistrySlot> = HashMap::new();
     let mut jobs = Vec::new();
     for (reference, req) in &distinct {
         let Some(r) = ImageRef::parse_canonical(reference) else {
@@ -100,23 +106,24 @@ pub fn verify_all(
                 };
                 let cred =
                     crate::credentials::resolve(req.credential.as_deref(), config, &r.registry)?;
-                Ok(Registry::new(ep, cred))
+                Ok((Registry::new(ep, cred), Arc::new(Memo::default())))
             })
             .clone();
         match reg {
-            Ok(reg) => jobs.push((reference.to_string(), reg, r)),
+            Ok((reg, memo)) => jobs.push((reference.to_string(), reg, memo, r)),
             Err(why) => {
                 out.insert(reference.to_string(), VerifyOutcome::Failed(why));
             }
         }
     }
+    let started = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
     let results = rt.block_on(join_all(jobs.into_iter().map(
-        |(reference, reg, r)| async move {
-            let res = verify_one(&reg, &r, level).await;
+        |(reference, reg, memo, r)| async move {
+            let res = verify_with(&reg, &memo, &r, level).await;
             (reference, res)
         },
     )));
@@ -125,7 +132,7 @@ pub fn verify_all(
             Ok(facts) => VerifyOutcome::Passed(facts),
             Err(e) => VerifyOutcome::Failed(e.to_string()),
         };
-        tracing::info!(%reference, ?outcome, "verified");
+        tracing::debug!(%reference, ?outcome, "verified");
         out.insert(reference, outcome);
     }
     let vs = VerifyStats {
@@ -133,6 +140,13 @@ pub fn verify_all(
         requests: stats.requests(),
         retries: stats.retries(),
     };
+    tracing::info!(
+        references = vs.references,
+        requests = vs.requests,
+        retries = vs.retries,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "verification finished"
+    );
     Ok((out, vs))
 }
 
@@ -142,9 +156,54 @@ struct Image {
     manifest_len: u64,
 }
 
+/// Blob checks already made in this run, per registry and credential: images share base
+/// layers, and a blob checked once needs no second request. Concurrent checks of the same
+/// blob wait for the first.
+#[derive(Default)]
+pub struct Memo {
+    cells: std::sync::Mutex<HashMap<(String, String, bool), Arc<BlobCell>>>,
+}
+
+impl Memo {
+    /// HEAD (or, `full`, GET and digest-check) `digest` once; returns its size.
+    async fn blob(
+        &self,
+        reg: &Registry,
+        repo: &str,
+        digest: &str,
+        full: bool,
+    ) -> Result<u64, RegistryError> {
+        let cell = self
+            .cells
+            .lock()
+            .expect("memo lock")
+            .entry((repo.to_string(), digest.to_string(), full))
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            if full {
+                reg.get_blob(repo, digest).await.map(|b| b.len() as u64)
+            } else {
+                reg.head_blob(repo, digest).await
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
 /// Verify one reference at `level`.
 pub async fn verify_one(
     reg: &Registry,
+    r: &ImageRef,
+    level: VerifyLevel,
+) -> Result<ImageFacts, RegistryError> {
+    verify_with(reg, &Memo::default(), r, level).await
+}
+
+async fn verify_with(
+    reg: &Registry,
+    memo: &Memo,
     r: &ImageRef,
     level: VerifyLevel,
 ) -> Result<ImageFacts, RegistryError> {
@@ -181,7 +240,7 @@ pub async fn verify_one(
                 }
                 match child.kind {
                     ManifestKind::Image(manifest) => images.push(Image {
-                        manifest,
+                        manifest: *manifest,
                         manifest_len: child.bytes.len() as u64,
                     }),
                     ManifestKind::Index(_) => {
@@ -194,7 +253,7 @@ pub async fn verify_one(
             }
         }
         ManifestKind::Image(m) => images.push(Image {
-            manifest: m.clone(),
+            manifest: (**m).clone(),
             manifest_len: 0,
         }),
     }
@@ -238,7 +297,7 @@ pub async fn verify_one(
                     .iter()
                     .filter(|(d, _)| **d != first_cfg)
                     .map(|(d, want)| async move {
-                        let have = reg.head_blob(repo, d).await?;
+                        let have = memo.blob(reg, repo, d, false).await?;
                         if have != 0 && have != *want {
                             return Err(RegistryError::SizeMismatch {
                                 digest: d.clone(),
@@ -252,12 +311,12 @@ pub async fn verify_one(
         }
         VerifyLevel::Full => {
             let checks = blobs.iter().map(|(d, want)| async move {
-                let data = reg.get_blob(repo, d).await?;
-                if data.len() as u64 != *want {
+                let have = memo.blob(reg, repo, d, true).await?;
+                if have != *want {
                     return Err(RegistryError::SizeMismatch {
                         digest: d.clone(),
                         expected: *want,
-                        actual: data.len() as u64,
+                        actual: have,
                     });
                 }
                 Ok(())

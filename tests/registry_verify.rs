@@ -171,3 +171,24 @@ fn plan_reports_request_counts() {
         text(&o)
     );
 }
+
+#[test]
+fn shared_blobs_are_checked_once_per_run() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    let mut a = Img::new("shared").label("n", "a");
+    let mut b = Img::new("shared").label("n", "b");
+    a.layers = vec![b"base-layer".to_vec(), b"app-layer".to_vec()];
+    b.layers = a.layers.clone();
+    let pa = push_image(&host, "acme/s", Some("a"), &a);
+    let pb = push_image(&host, "acme/s", Some("b"), &b);
+    assert_eq!(pa.layers, pb.layers);
+    assert_ne!(pa.digest, pb.digest);
+    cat.listing(&Listing::new("sa", &host, "acme/s", "a"));
+    cat.listing(&Listing::new("sb", &host, "acme/s", "b"));
+    let plan = cat.plan(&[]);
+    // 2 × (manifest GET + config GET) + 2 layer HEADs shared by both images.
+    assert_eq!(plan["verifyStats"]["requests"], 6, "{plan:#}");
+    assert_eq!(verification(&plan, "sa")["result"], "passed");
+    assert_eq!(verification(&plan, "sb")["result"], "passed");
+}

@@ -110,10 +110,7 @@ fn parse_response(raw: &[u8], head: bool) -> std::io::Result<HttpResp> {
     if chunked && !head {
         let mut out = Vec::new();
         let mut rest = &body[..];
-        loop {
-            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                break;
-            };
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
             let n = usize::from_str_radix(
                 String::from_utf8_lossy(&rest[..eol])
                     .split(';')
@@ -240,8 +237,7 @@ impl RegistryProc {
     pub fn stop(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     /// Path of a blob's data file in the registry storage.
@@ -652,7 +648,9 @@ fn rand_id() -> u64 {
 }
 
 /// Read an HTTP request: (request line, headers, body).
-fn read_request(s: &mut TcpStream) -> std::io::Result<(String, Vec<(String, String)>, Vec<u8>)> {
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(s: &mut TcpStream) -> std::io::Result<Request> {
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut r = BufReader::new(s.try_clone()?);
     let mut line = String::new();
@@ -707,6 +705,8 @@ pub struct FaultProxy {
     pub requests: Arc<AtomicUsize>,
     /// Request lines seen, in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Highest number of requests in flight at once.
+    pub max_inflight: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -719,8 +719,11 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let max_inflight = Arc::new(AtomicUsize::new(0));
+        let inflight = Arc::new(AtomicUsize::new(0));
         {
             let (stop, requests, log) = (stop.clone(), requests.clone(), log.clone());
+            let (max_inflight, inflight) = (max_inflight.clone(), inflight.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
@@ -732,8 +735,23 @@ impl FaultProxy {
                                 fault.clone(),
                                 upstream.clone(),
                             );
+                            let (max_inflight, inflight) = (max_inflight.clone(), inflight.clone());
                             std::thread::spawn(move || {
-                                let _ = proxy_one(s, &upstream, &requests, &log, &*fault);
+                                let _ = proxy_one(
+                                    s,
+                                    &upstream,
+                                    &requests,
+                                    &log,
+                                    &*fault,
+                                    &|d: isize| {
+                                        if d > 0 {
+                                            let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+                                            max_inflight.fetch_max(now, Ordering::SeqCst);
+                                        } else {
+                                            inflight.fetch_sub(1, Ordering::SeqCst);
+                                        }
+                                    },
+                                );
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -745,6 +763,7 @@ impl FaultProxy {
             port,
             requests,
             log,
+            max_inflight,
             stop,
         }
     }
@@ -770,9 +789,36 @@ fn proxy_one(
     requests: &AtomicUsize,
     log: &Mutex<Vec<String>>,
     fault: &FaultFn,
+    track: &dyn Fn(isize),
 ) -> std::io::Result<()> {
     // One request per connection: the proxy answers with Connection: close.
     let (request_line, headers, body) = read_request(&mut client)?;
+    track(1);
+    let r = forward(
+        &mut client,
+        request_line,
+        headers,
+        body,
+        upstream,
+        requests,
+        log,
+        fault,
+    );
+    track(-1);
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    client: &mut TcpStream,
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    upstream: &str,
+    requests: &AtomicUsize,
+    log: &Mutex<Vec<String>>,
+    fault: &FaultFn,
+) -> std::io::Result<()> {
     let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
     log.lock().unwrap().push(request_line.clone());
     let f = fault(n, &request_line);
