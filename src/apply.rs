@@ -32,7 +32,10 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         check_drift: args.check_drift,
         base_index: None,
     };
-    let c = compute(&opts)?;
+    let mut c = compute(&opts)?;
+    if !c.has_errors() {
+        crate::promote::execute_planned(&mut c);
+    }
     out.write_all(render(&c, args.format, opts.offline).as_bytes())?;
     if c.has_errors() {
         writeln!(out, "Nothing written: fix the errors above first.")?;
@@ -45,8 +48,14 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     } else {
         writeln!(out, "{} unchanged.", target.display())?;
     }
+    // Promotion problems are reported (exit 1) but never hold back the index or its commit.
+    let status = if c.promotions.has_problems() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
     if !(args.commit || args.push) {
-        return Ok(EXIT_OK);
+        return Ok(status);
     }
     let author = author(&c);
     let message = commit_message(&c);
@@ -61,7 +70,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         None => writeln!(out, "Nothing to commit.")?,
     }
     if !args.push {
-        return Ok(EXIT_OK);
+        return Ok(status);
     }
     let branch = match &args.branch {
         Some(b) => b.clone(),
@@ -80,7 +89,11 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     };
     // On a rejected push the branch is reset to the new remote tip; recompute from there.
     let regenerate = |_: &Path| -> anyhow::Result<Regenerated> {
-        let again = compute(&opts)?;
+        let mut again = compute(&opts)?;
+        if !again.has_errors() {
+            // Copies already made are found at the target and only recorded.
+            crate::promote::execute_planned(&mut again);
+        }
         if again.has_errors() {
             anyhow::bail!(
                 "the catalogue on the new base has {} error(s); run `berth plan` on it",
@@ -106,7 +119,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     } else {
         writeln!(out, "Nothing to push: the remote already has this state.")?;
     }
-    Ok(EXIT_OK)
+    Ok(status)
 }
 
 fn first_line(s: &str) -> &str {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EXIT_ERROR};
+use crate::cli::{Cli, Command};
 
 /// Run a parsed command line. `Err` means an internal or usage error (exit 2).
 pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
@@ -15,12 +15,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
         Command::Mark(a) => crate::mark::run(a, out),
         Command::Schema(a) => crate::schema::run(a, out),
         Command::Init(a) => crate::init::run(a, out),
-        Command::Promote(_) => {
-            writeln!(
-                out,
-                "berth promote: manual promotion is not available in this build yet"
-            )?;
-            Ok(EXIT_ERROR)
-        }
+        Command::Promote(a) => crate::promote::run_manual(a, out),
     }
 }

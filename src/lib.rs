@@ -18,6 +18,7 @@ pub mod load;
 pub mod mark;
 pub mod model;
 pub mod plan;
+pub mod promote;
 pub mod reference;
 pub mod registry;
 pub mod resolve;

@@ -47,6 +47,8 @@ pub struct Computed {
     pub verifications: Vec<VerificationLine>,
     pub stats: VerifyStats,
     pub diagnostics: Vec<Diagnostic>,
+    /// Promotion policies evaluated against the registries (executed by apply).
+    pub promotions: crate::promote::Report,
 }
 
 impl Computed {
@@ -248,6 +250,11 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
             diags.push(d);
         }
     }
+    let promotions = if diags.has_errors() {
+        crate::promote::Report::skipped("catalogue has errors: promotion policies not evaluated")
+    } else {
+        crate::promote::plan_promotions(&cat, &prev, opts.offline)
+    };
     let next_text = crate::index::to_canonical_json(&second.index);
     lap("index rendered");
     Ok(Computed {
@@ -261,6 +268,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         verifications,
         stats,
         diagnostics: diags.into_sorted(),
+        promotions,
     })
 }
 
@@ -276,7 +284,7 @@ pub struct PlanJson<'a> {
     pub verifications: &'a [VerificationLine],
     pub verify_stats: &'a VerifyStats,
     pub diagnostics: &'a [Diagnostic],
-    pub promotions: Vec<serde_json::Value>,
+    pub promotions: &'a crate::promote::Report,
     pub index_diff: String,
 }
 
@@ -292,7 +300,7 @@ pub fn render(c: &Computed, format: Format, offline: bool) -> String {
                 verifications: &c.verifications,
                 verify_stats: &c.stats,
                 diagnostics: &c.diagnostics,
-                promotions: Vec::new(),
+                promotions: &c.promotions,
                 index_diff: c.diff(),
             };
             let mut s = serde_json::to_string_pretty(&j).expect("plan serializes");
@@ -354,6 +362,7 @@ fn render_text(c: &Computed, offline: bool) -> String {
             ));
         }
     }
+    s.push_str(&crate::promote::render_text(&c.promotions));
     if !c.diagnostics.is_empty() {
         s.push('\n');
         s.push_str(&crate::diag::render_text(&c.diagnostics));
@@ -411,6 +420,7 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
             }
         }
     }
+    s.push_str(&crate::promote::render_markdown(&c.promotions));
     if !c.diagnostics.is_empty() {
         s.push_str("\n| Severity | Code | Where | Message |\n|---|---|---|---|\n");
         for d in &c.diagnostics {

@@ -735,40 +735,71 @@ impl Registry {
         Ok(resp.body)
     }
 
-    /// Every tag of `repository`, following `Link` pagination.
+    /// Every tag of `repository`, following `Link` pagination (see [`Self::paged_list`]).
     pub async fn list_tags(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
-        let mut tags = Vec::new();
-        let mut path = format!("/v2/{repository}/tags/list?n=1000");
+        self.paged_list(
+            &format!("GET tags {repository}"),
+            &pull_scope(repository),
+            &format!("/v2/{repository}/tags/list"),
+            "tags",
+            repository,
+        )
+        .await
+    }
+
+    /// Every repository of the registry (`GET /v2/_catalog`), all pages.
+    pub async fn catalog(&self) -> Result<Vec<String>, RegistryError> {
+        self.paged_list(
+            "GET catalog",
+            "registry:catalog:*",
+            "/v2/_catalog",
+            "repositories",
+            "_catalog",
+        )
+        .await
+    }
+
+    /// A paginated list (`tags` or `repositories`): asks for large pages, follows `Link:
+    /// <…>; rel="next"` until there is none, and when a registry refuses the page size
+    /// (400, e.g. `PAGINATION_NUMBER_INVALID` above its cap) asks again with a smaller one.
+    /// Registries that silently cap the page size send a `Link` for the rest.
+    async fn paged_list(
+        &self,
+        what: &str,
+        scope: &str,
+        base: &str,
+        field: &str,
+        repository: &str,
+    ) -> Result<Vec<String>, RegistryError> {
+        let mut items = Vec::new();
+        let mut page_size = 1000;
+        let mut path = format!("{base}?n={page_size}");
         loop {
             let resp = self
-                .request(
-                    &format!("GET tags {repository}"),
-                    &pull_scope(repository),
-                    Method::GET,
-                    &path,
-                    &[],
-                    None,
-                )
+                .request(what, scope, Method::GET, &path, &[], None)
                 .await?;
+            if resp.status == StatusCode::BAD_REQUEST && items.is_empty() && page_size > 10 {
+                page_size /= 10;
+                path = format!("{base}?n={page_size}");
+                continue;
+            }
             if !resp.status.is_success() {
                 return Err(status_error(&resp, repository, None, None));
             }
-            #[derive(serde::Deserialize)]
-            struct TagList {
-                tags: Option<Vec<String>>,
-            }
-            let page: TagList =
+            let page: serde_json::Value =
                 serde_json::from_slice(&resp.body).map_err(|e| RegistryError::InvalidManifest {
-                    reference: format!("{repository} tag list"),
+                    reference: format!("{repository} {field} list"),
                     message: e.to_string(),
                 })?;
-            tags.extend(page.tags.unwrap_or_default());
+            if let Some(list) = page.get(field).and_then(|v| v.as_array()) {
+                items.extend(list.iter().filter_map(|v| v.as_str().map(str::to_string)));
+            }
             match header_str(&resp.headers, "link").and_then(|l| next_link(&l)) {
                 Some(next) if next != path => path = next,
                 _ => break,
             }
         }
-        Ok(tags)
+        Ok(items)
     }
 
     /// Upload a blob in one request (POST + PUT). Returns its digest.

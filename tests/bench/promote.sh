@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Benchmark of promotion against a local CNCF distribution registry.
+#
+# Seeds N images (default 100) into dev/app (tags t1-stable … tN-stable; each image has its
+# own config and its own 1 MiB layer on top of a shared 4 MiB base layer), then promotes the
+# same N images side by side in one run:
+#   1. `berth apply` with one policy dev/app → qa/app (tag template `%n`): copy by digest,
+#      cross-repository blob mounts, up to maxConcurrency requests at once;
+#   2. a sequential `skopeo copy` loop dev/app:tI-stable → skopeo/app:tI-stable.
+# Both end with the same N manifests in their target repository (checked). Prints a markdown
+# table and writes it to tests/bench/results-promote.md. Target: berth ≥ 2× faster.
+#
+# Env: N, CONCURRENCY (berth maxConcurrency, 16), BERTH (binary; default
+# target/release/berth, built if missing).
+set -euo pipefail
+
+N=${N:-100}
+CONCURRENCY=${CONCURRENCY:-16}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT="$ROOT/tests/bench/results-promote.md"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: apt-get install -y $2" >&2; exit 1; }
+}
+need docker-registry docker-registry
+need skopeo skopeo
+need curl curl
+need sha256sum coreutils
+
+BERTH=${BERTH:-$ROOT/target/release/berth}
+if [ ! -x "$BERTH" ]; then
+  (cd "$ROOT" && cargo build --release --bin berth)
+fi
+
+WORK=$(mktemp -d)
+REG_PID=
+cleanup() {
+  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port" >&2; exit 1
+}
+
+PORT=$(free_port)
+HOST="127.0.0.1:$PORT"
+cat > "$WORK/registry.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/storage
+http:
+  addr: $HOST
+  secret: bench
+YML
+docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://$HOST/v2/" && break
+  sleep 0.1
+done
+curl -fs -o /dev/null "http://$HOST/v2/" || { cat "$WORK/registry.log"; exit 1; }
+
+REPO=dev/app
+push_blob() { # file -> digest
+  local f=$1 d loc
+  d="sha256:$(sha256sum "$f" | cut -d' ' -f1)"
+  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$HOST/v2/$REPO/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  case "$loc" in http*) ;; *) loc="http://$HOST$loc" ;; esac
+  case "$loc" in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" -o /dev/null "$loc"
+  echo "$d"
+}
+
+echo "seeding $N images into $HOST ..." >&2
+head -c $((4 * 1024 * 1024)) /dev/urandom > "$WORK/base"
+BASE=$(push_blob "$WORK/base")
+BSIZE=$(stat -c %s "$WORK/base")
+mkdir -p "$WORK/cat/policies"
+for i in $(seq 1 "$N"); do
+  head -c $((1024 * 1024)) /dev/urandom > "$WORK/layer"
+  LAYER=$(push_blob "$WORK/layer")
+  LSIZE=$(stat -c %s "$WORK/layer")
+  printf '{"architecture":"amd64","os":"linux","config":{"Labels":{"bench.n":"%s"}},"rootfs":{"type":"layers","diff_ids":[]}}' "$i" > "$WORK/config"
+  CONFIG=$(push_blob "$WORK/config")
+  CSIZE=$(stat -c %s "$WORK/config")
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s},{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
+    "$CONFIG" "$CSIZE" "$BASE" "$BSIZE" "$LAYER" "$LSIZE" > "$WORK/m.json"
+  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$WORK/m.json" -o /dev/null "http://$HOST/v2/$REPO/manifests/t$i-stable"
+done
+printf 'registries:\n  "%s":\n    insecure: true\n    maxConcurrency: %s\n' "$HOST" "$CONCURRENCY" > "$WORK/cat/berth.yaml"
+printf 'name: bench\nsource: { registry: "%s", repository: dev/app }\ncriteria:\n  - tag: { endsWith: "-stable" }\ntarget: { registry: "%s", repository: qa/app, tag: "%%n" }\n' "$HOST" "$HOST" > "$WORK/cat/policies/bench.yaml"
+
+count_tags() {
+  curl -fsS "http://$HOST/v2/$1/tags/list?n=10000" | grep -o '"[^"]*-stable"' | wc -l
+}
+
+# 1. berth apply.
+t0=$(date +%s.%N)
+"$BERTH" apply --catalogue "$WORK/cat" > "$WORK/apply.txt" 2> "$WORK/berth.log" || { cat "$WORK/apply.txt" "$WORK/berth.log" >&2; exit 1; }
+t1=$(date +%s.%N)
+BERTH_S=$(echo "$t1 - $t0" | bc -l)
+[ "$(count_tags qa/app)" = "$N" ] || { echo "berth promoted $(count_tags qa/app) of $N" >&2; cat "$WORK/apply.txt" >&2; exit 1; }
+COPY_LINE=$(grep -o 'copy: .*' "$WORK/apply.txt" || true)
+
+# 2. sequential skopeo copy.
+t0=$(date +%s.%N)
+for i in $(seq 1 "$N"); do
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+    "docker://$HOST/$REPO:t$i-stable" "docker://$HOST/skopeo/app:t$i-stable" > /dev/null
+done
+t1=$(date +%s.%N)
+SK_S=$(echo "$t1 - $t0" | bc -l)
+[ "$(count_tags skopeo/app)" = "$N" ] || { echo "skopeo copied $(count_tags skopeo/app) of $N" >&2; exit 1; }
+
+SPEEDUP=$(echo "$SK_S / $BERTH_S" | bc -l)
+verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo "met"; else echo "missed"; fi; }
+f1() { printf '%.1f' "$1"; }
+f2() { printf '%.2f' "$1"; }
+{
+  echo "# Promotion benchmark"
+  echo
+  echo "$N images (config + own 1 MiB layer + shared 4 MiB base each) promoted within one local docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on $HOST; $(nproc) cores; $(date -u +%Y-%m-%d); berth binary \`$(basename "$(dirname "$BERTH")")\`, maxConcurrency $CONCURRENCY."
+  echo
+  echo "| Method | Images | Wall time (s) | Images/s |"
+  echo "|---|---|---|---|"
+  echo "| \`berth apply\` (policy dev/app → qa/app) | $N | $(f2 "$BERTH_S") | $(f1 "$(echo "$N / $BERTH_S" | bc -l)") |"
+  echo "| sequential \`skopeo copy\` (dev/app → skopeo/app) | $N | $(f2 "$SK_S") | $(f1 "$(echo "$N / $SK_S" | bc -l)") |"
+  echo
+  echo "berth: ${COPY_LINE:-no copy line}"
+  echo
+  echo "| Ratio | Value | Target | |"
+  echo "|---|---|---|---|"
+  echo "| berth vs skopeo loop, speed-up | $(f1 "$SPEEDUP")× | ≥ 2× | $(verdict "$SPEEDUP" 2) |"
+} | tee "$OUT"
