@@ -7,8 +7,13 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian packages the tests use. python3 runs tests/bench/gen_catalogue.py (tests/bench_gen.rs).
-APT_PACKAGES=(python3)
+# Debian packages the tests use:
+# - python3: tests/bench/gen_catalogue.py (tests/bench_gen.rs), pip for check-jsonschema
+# - docker-registry: the real CNCF distribution registry the registry/promotion tests start
+# - apache2-utils (htpasswd), openssl (token issuer keys): registry auth tests
+# - skopeo, curl: seeding and cross-checking images
+# - git, jq: GitOps and GitHub Action tests; libssl-dev + pkg-config: git2's https transport
+APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,6 +32,15 @@ if ((${#missing[@]} > 0)); then
     echo "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# PyPI tools the tests use: check-jsonschema validates action.yml (tests/action.rs).
+if ! command -v check-jsonschema >/dev/null 2>&1; then
+  echo "tests/run.sh: installing check-jsonschema (pip)" >&2
+  python3 -m pip install --quiet check-jsonschema || {
+    echo "tests/run.sh: install check-jsonschema with: python3 -m pip install check-jsonschema" >&2
+    exit 1
+  }
 fi
 
 for tool in cargo rustfmt cargo-clippy; do
