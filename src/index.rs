@@ -88,9 +88,19 @@ pub fn read(path: &Path) -> Result<Option<(Index, String)>, IndexError> {
 }
 
 /// Canonical JSON text of an index.
+///
+/// Serialized directly (no intermediate `Value`): the model declares fields in sorted order
+/// and maps are `BTreeMap`s, so keys come out sorted at every level. That is several times
+/// faster on a large catalogue than sorting a `Value` tree.
 pub fn to_canonical_json(index: &Index) -> String {
-    let value = serde_json::to_value(index).expect("index serializes");
-    canonical_string(&value)
+    let mut s = serde_json::to_string_pretty(index).expect("index serializes");
+    s.push('\n');
+    debug_assert_eq!(
+        s,
+        canonical_string(&serde_json::to_value(index).expect("index serializes")),
+        "index model fields must be declared in sorted order"
+    );
+    s
 }
 
 /// Canonical pretty JSON (sorted keys, trailing newline) of any value.
@@ -157,6 +167,89 @@ mod tests {
         assert_eq!(
             s,
             "{\n  \"a\": {\n    \"c\": null,\n    \"d\": [\n      {\n        \"y\": 2,\n        \"z\": 1\n      }\n    ]\n  },\n  \"b\": 1\n}\n"
+        );
+    }
+
+    #[test]
+    fn direct_serialization_is_canonical() {
+        use crate::model::*;
+        // Every optional field set, so that each one is checked for its place.
+        let v = VersionEntry {
+            catalogue_commit: Some("c".into()),
+            config_labels: [
+                ("b".to_string(), "2".to_string()),
+                ("a".to_string(), "1".to_string()),
+            ]
+            .into(),
+            digest: Some("sha256:x".into()),
+            drift: Some(DriftEntry {
+                digest: "sha256:y".into(),
+            }),
+            notes: Some("n".into()),
+            platforms: vec!["linux/amd64".into()],
+            pull: Some("p".into()),
+            qa: Some(QaEntry {
+                reason: Some("r".into()),
+                status: QaStatus::Failed,
+            }),
+            recorded_at: "t".into(),
+            reference: "r".into(),
+            release_type: ReleaseType::Fix,
+            size: Some(1),
+            status: Status::Released,
+            updated_at: "t".into(),
+            verification: VerificationEntry {
+                level: Some("blobs".into()),
+                reason: Some("x".into()),
+                state: VerifyState::Failed,
+            },
+            version: "1.0.0".into(),
+        };
+        let ch = ChannelEntry {
+            deprecated: true,
+            pull: "p".into(),
+            version: "1.0.0".into(),
+        };
+        let img = ImageEntry {
+            agent_scope: vec!["a".into()],
+            category: Some("c".into()),
+            channels: [("latest".to_string(), ch.clone())].into(),
+            code: "x".into(),
+            debug_project: Some("d".into()),
+            description: Some("d".into()),
+            dockerfile: Some(DockerfileEntry {
+                path: "p".into(),
+                sha256: Some("s".into()),
+            }),
+            labels: vec!["l".into()],
+            name: "n".into(),
+            publisher: "p".into(),
+            summary: "s".into(),
+            testing_channels: [("1.latest".to_string(), ch)].into(),
+            versions: vec![v],
+        };
+        let idx = Index {
+            images: [("x".to_string(), img)].into(),
+            promotions: vec![PromotionRecord {
+                initiated_by: InitiatedBy::Policy,
+                policy: Some("p".into()),
+                promoted_at: "t".into(),
+                source: "s".into(),
+                source_digest: "d".into(),
+                target: "t".into(),
+            }],
+            schema_version: 1,
+            source_commit: Some("c".into()),
+        };
+        let direct = serde_json::to_string_pretty(&idx).unwrap() + "\n";
+        assert_eq!(
+            direct,
+            canonical_string(&serde_json::to_value(&idx).unwrap())
+        );
+        let demo = parse(include_str!("../fixtures/demo/index.json"), "demo").unwrap();
+        assert_eq!(
+            to_canonical_json(&demo),
+            include_str!("../fixtures/demo/index.json")
         );
     }
 

@@ -355,6 +355,11 @@ impl LabelMatch {
 
 // ---------------------------------------------------------------------------------------------
 // index.json
+//
+// Every struct below declares its fields in the order of their serialized (camelCase) names:
+// index.json is written by serializing these types directly, and canonical JSON needs sorted
+// keys. `index::tests::direct_serialization_is_canonical` (and a debug assertion in
+// `index::to_canonical_json`) fail when a field is added out of order.
 
 /// Current index schema version.
 pub const INDEX_SCHEMA_VERSION: u32 = 1;
@@ -363,44 +368,44 @@ pub const INDEX_SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Index {
-    /// Version of this file's schema.
-    pub schema_version: u32,
-    /// Catalogue commit the index was generated from (null outside git).
-    pub source_commit: Option<String>,
     /// Images by code.
     pub images: BTreeMap<String, ImageEntry>,
     /// Every promotion ever made, oldest first.
     #[serde(default)]
     pub promotions: Vec<PromotionRecord>,
+    /// Version of this file's schema.
+    pub schema_version: u32,
+    /// Catalogue commit the index was generated from (null outside git).
+    pub source_commit: Option<String>,
 }
 
 /// One image in the index.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImageEntry {
-    pub code: String,
-    pub name: String,
-    pub summary: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub publisher: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
     #[serde(default)]
     pub agent_scope: Vec<String>,
-    #[serde(default)]
-    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// `latest` and `M.latest` for everyone.
+    pub channels: BTreeMap<String, ChannelEntry>,
+    pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Dockerfile path and the sha256 of its content at generation time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<DockerfileEntry>,
-    /// Versions, ascending by semver precedence.
-    pub versions: Vec<VersionEntry>,
-    /// `latest` and `M.latest` for everyone.
-    pub channels: BTreeMap<String, ChannelEntry>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub name: String,
+    pub publisher: String,
+    pub summary: String,
     /// Channels as the debug project sees them (testing versions included).
     pub testing_channels: BTreeMap<String, ChannelEntry>,
+    /// Versions, ascending by semver precedence.
+    pub versions: Vec<VersionEntry>,
 }
 
 /// Dockerfile reference of an image.
@@ -452,63 +457,63 @@ impl fmt::Display for Status {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VersionEntry {
-    /// Semver version.
-    pub version: String,
-    pub release_type: ReleaseType,
-    pub status: Status,
-    /// QA verdict, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qa: Option<QaEntry>,
-    /// `host/repository:tag` as listed.
-    pub reference: String,
-    /// Manifest or index digest the tag resolved to (pinned once released).
-    pub digest: Option<String>,
-    /// `host/repository@sha256:…`, the reference pipelines should pull.
-    pub pull: Option<String>,
-    /// `os/arch[/variant]` platforms of the image.
-    #[serde(default)]
-    pub platforms: Vec<String>,
-    /// Total size in bytes (manifest + config + layers), when verified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
+    /// Catalogue commit that recorded the last change (null outside git).
+    pub catalogue_commit: Option<String>,
     /// Config labels of the image, when verified.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config_labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    /// When this version was first recorded (RFC 3339, UTC).
-    pub recorded_at: String,
-    /// When its status or reference last changed (RFC 3339, UTC).
-    pub updated_at: String,
-    /// Catalogue commit that recorded the last change (null outside git).
-    pub catalogue_commit: Option<String>,
-    /// Outcome of the last pull verification.
-    pub verification: VerificationEntry,
+    /// Manifest or index digest the tag resolved to (pinned once released).
+    pub digest: Option<String>,
     /// Set when the tag of a released version now points at another digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// `os/arch[/variant]` platforms of the image.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// `host/repository@sha256:…`, the reference pipelines should pull.
+    pub pull: Option<String>,
+    /// QA verdict, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qa: Option<QaEntry>,
+    /// When this version was first recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// `host/repository:tag` as listed.
+    pub reference: String,
+    pub release_type: ReleaseType,
+    /// Total size in bytes (manifest + config + layers), when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    pub status: Status,
+    /// When its status or reference last changed (RFC 3339, UTC).
+    pub updated_at: String,
+    /// Outcome of the last pull verification.
+    pub verification: VerificationEntry,
+    /// Semver version.
+    pub version: String,
 }
 
 /// QA verdict in the index.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct QaEntry {
-    pub status: QaStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    pub status: QaStatus,
 }
 
 /// Result of pull verification.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VerificationEntry {
-    pub state: VerifyState,
     /// `manifest`, `blobs` or `full` when verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// Why verification failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    pub state: VerifyState,
 }
 
 /// Verification state.
@@ -532,28 +537,28 @@ pub struct DriftEntry {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChannelEntry {
-    pub version: String,
-    /// Pinned pull reference, or the tag reference when the digest is unknown.
-    pub pull: String,
     /// Set when the channel falls back to a delisted version.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// Pinned pull reference, or the tag reference when the digest is unknown.
+    pub pull: String,
+    pub version: String,
 }
 
 /// One promotion, recorded so that it is never repeated.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PromotionRecord {
+    pub initiated_by: InitiatedBy,
     /// Policy name; null for a manual promotion.
     pub policy: Option<String>,
+    /// RFC 3339 UTC time of the promotion.
+    pub promoted_at: String,
     /// `host/repository:tag` of the source.
     pub source: String,
     pub source_digest: String,
     /// `host/repository:tag` of the target.
     pub target: String,
-    /// RFC 3339 UTC time of the promotion.
-    pub promoted_at: String,
-    pub initiated_by: InitiatedBy,
 }
 
 /// Who started a promotion.

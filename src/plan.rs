@@ -213,7 +213,12 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         crate::verify::verify_all(&first.requests, opts.offline, opts.level, &cat.config)?
     };
     lap("verified");
-    let second = reconcile(&cat, &prev, &outcomes, &ctx);
+    // Without registry answers the second run would repeat the first exactly.
+    let second = if outcomes.values().all(|o| *o == VerifyOutcome::Skipped) {
+        first
+    } else {
+        reconcile(&cat, &prev, &outcomes, &ctx)
+    };
     lap("re-planned");
     let verifications = second
         .requests
