@@ -67,6 +67,8 @@ pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
     check_config(cat, &mut d);
     check_listings(cat, index, &mut d);
     check_policies(cat, &mut d);
+    // Tag templates are checked by the promotion stage, which owns their language.
+    d.extend(crate::promote::check::check_policies(cat));
     d
 }
 
