@@ -62,6 +62,12 @@ impl Computed {
     /// Unified diff of the index, image by image. A whole-file diff of a large index costs
     /// time quadratic in the changed lines; per-image diffs stay linear in the index size.
     pub fn diff(&self) -> String {
+        self.diff_limited(usize::MAX)
+    }
+
+    /// [`Computed::diff`], stopping (and saying so) once `max` bytes are written: a plan
+    /// that changes thousands of images is read as a summary, and the rest is not computed.
+    pub fn diff_limited(&self, max: usize) -> String {
         if !self.index_changed() {
             return String::new();
         }
@@ -70,34 +76,44 @@ impl Computed {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut out = String::new();
-        let mut section = |label: &str, old: &str, new: &str| {
-            if old != new {
-                let diff = similar::TextDiff::from_lines(old, new)
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{name} {label}"), &format!("b/{name} {label}"))
-                    .to_string();
-                out.push_str(&diff);
-            }
+        let section = |label: &str, old: &str, new: &str| -> String {
+            similar::TextDiff::from_lines(old, new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{name} {label}"), &format!("b/{name} {label}"))
+                .to_string()
         };
         let json = |v: Option<&crate::model::ImageEntry>| {
             v.map(|e| {
-                crate::index::canonical_string(&serde_json::to_value(e).expect("entry serializes"))
+                let mut s = serde_json::to_string_pretty(e).expect("entry serializes");
+                s.push('\n');
+                s
             })
             .unwrap_or_default()
         };
-        let codes: std::collections::BTreeSet<&String> = self
-            .prev
-            .images
-            .keys()
-            .chain(self.next.images.keys())
-            .collect();
-        for code in codes {
-            let (a, b) = (self.prev.images.get(code), self.next.images.get(code));
-            if a != b {
-                section(&format!("images.{code}"), &json(a), &json(b));
+        let changed: Vec<&String> = {
+            let codes: std::collections::BTreeSet<&String> = self
+                .prev
+                .images
+                .keys()
+                .chain(self.next.images.keys())
+                .collect();
+            codes
+                .into_iter()
+                .filter(|c| self.prev.images.get(*c) != self.next.images.get(*c))
+                .collect()
+        };
+        let mut out = String::new();
+        for (i, code) in changed.iter().enumerate() {
+            if out.len() >= max {
+                out.push_str(&format!(
+                    "… {} more changed image(s) not shown; `berth plan --format json` has the full diff\n",
+                    changed.len() - i
+                ));
+                return out;
             }
+            let (a, b) = (self.prev.images.get(*code), self.next.images.get(*code));
+            out.push_str(&section(&format!("images.{code}"), &json(a), &json(b)));
         }
         let top = |i: &Index| {
             let mut v = serde_json::to_value(i).expect("index serializes");
@@ -106,7 +122,10 @@ impl Computed {
             }
             crate::index::canonical_string(&v)
         };
-        section("(top level)", &top(&self.prev), &top(&self.next));
+        let (a, b) = (top(&self.prev), top(&self.next));
+        if a != b {
+            out.push_str(&section("(top level)", &a, &b));
+        }
         if out.is_empty() {
             out.push_str("(formatting only: the file is rewritten in canonical form)\n");
         }
@@ -377,7 +396,7 @@ fn render_text(c: &Computed, offline: bool) -> String {
             "\n{} diff:\n",
             crate::diag::display_path(&c.index_path)
         ));
-        s.push_str(&c.diff());
+        s.push_str(&c.diff_limited(TEXT_DIFF_BYTES));
     }
     s
 }
@@ -449,7 +468,10 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
         s.push_str(&format!(
             "\n<details><summary>{} diff</summary>\n\n```diff\n{}```\n\n</details>\n",
             crate::diag::display_path(&c.index_path),
-            truncate_lines(&c.diff(), MARKDOWN_DIFF_BYTES)
+            truncate_lines(
+                &c.diff_limited(MARKDOWN_DIFF_BYTES),
+                MARKDOWN_DIFF_BYTES + 4_000
+            )
         ));
     }
     s
@@ -482,6 +504,9 @@ pub fn index_at_rev(
 
 /// GitHub rejects comments over 65,536 characters; the diff gets what the tables leave.
 const MARKDOWN_DIFF_BYTES: usize = 50_000;
+
+/// The text report shows about this much of the index diff (JSON output has all of it).
+const TEXT_DIFF_BYTES: usize = 256 * 1024;
 
 /// Cut `text` at a line boundary before `max` bytes, saying how much was left out.
 fn truncate_lines(text: &str, max: usize) -> String {

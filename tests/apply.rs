@@ -174,3 +174,46 @@ fn apply_out_leaves_the_catalogue_untouched() {
     assert_eq!(std::fs::read(cat.join("index.json")).unwrap(), before);
     assert!(std::fs::read_to_string(out).unwrap().contains("\"1.2.0\""));
 }
+
+#[test]
+fn plan_text_diff_is_capped_json_has_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = tmp.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let n = 600;
+    for i in 0..n {
+        let long = "x".repeat(300);
+        std::fs::write(
+            images.join(format!("img{i:04}.yaml")),
+            format!(
+                "code: img{i:04}\nname: Image {i}\nsummary: \"{long}\"\npublisher: p\nimage:\n  registry: reg.example.com\n  repository: team/img{i}\n  tag: \"1\"\nrelease:\n  type: new\n  stage: released\n"
+            ),
+        )
+        .unwrap();
+    }
+    let c = tmp.path().to_str().unwrap();
+    let o = berth(
+        &["plan", "--offline", "--catalogue", c],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("more changed image(s) not shown"),
+        "no truncation note"
+    );
+    assert!(out.len() < 400 * 1024, "text plan is {} bytes", out.len());
+    assert!(out.contains("img0000@1.0.0: new version 1.0.0"));
+    assert!(
+        out.contains(&format!("img{:04}@1.0.0: new version 1.0.0", n - 1)),
+        "summary lists every change"
+    );
+    let o = berth(
+        &["plan", "--offline", "--catalogue", c, "--format", "json"],
+        "2026-11-26T12:00:00Z",
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diff = plan["indexDiff"].as_str().unwrap();
+    assert!(!diff.contains("not shown"));
+    assert_eq!(diff.matches("+++ b/index.json images.").count(), n);
+}
