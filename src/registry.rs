@@ -5,7 +5,9 @@
 //! (tag → digest + parsed manifest, via oci-client's manifest types), [`Registry::head_blob`],
 //! [`Registry::get_blob`] (digest checked), [`Registry::list_tags`] (paginated), and the
 //! write side promotion needs ([`Registry::put_blob`], [`Registry::mount_blob`],
-//! [`Registry::put_manifest`]).
+//! [`Registry::put_manifest`], and [`copy_blob_streamed`]: a blob streamed from one registry
+//! into another through [`Registry::get_blob_stream`] and [`Registry::put_blob_stream`],
+//! holding at most one [`UPLOAD_CHUNK`] in memory).
 //!
 //! Why not `oci_client::Client` for the requests themselves: it has no hook for counting
 //! requests, bounding concurrency, rate limits or retrying with Retry-After, all of which the
@@ -18,6 +20,8 @@
 //!   [`Stats`].
 //! - 429, 5xx, timeouts and connection errors are retried with exponential backoff and full
 //!   jitter, waiting at least `Retry-After`; attempts are bounded by [`Limits::max_attempts`].
+//! - A streamed upload is committed only after the bytes hashed to the expected digest and
+//!   counted to the expected size; otherwise its session is cancelled.
 //! - Secrets ([`Secret`]) are never formatted: `Debug` prints `***`, errors carry only status
 //!   codes, registry error codes and URLs (which never contain credentials).
 
@@ -246,6 +250,16 @@ struct Resp {
     body: bytes::Bytes,
 }
 
+/// One authenticated request, as [`Registry::request_with`] sends it.
+struct Call<'a> {
+    what: &'a str,
+    scope: &'a str,
+    method: Method,
+    path: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: Option<bytes::Bytes>,
+}
+
 /// What a registry answered to `GET /v2/` when it wanted authentication.
 #[derive(Clone, Debug, PartialEq)]
 enum Scheme {
@@ -336,7 +350,30 @@ impl Endpoint {
         what: &str,
         build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Resp, RegistryError> {
-        let max = self.limits.max_attempts.max(1);
+        match self
+            .send(what, self.limits.max_attempts, false, build)
+            .await?
+        {
+            Reply::Read(r) => Ok(r),
+            Reply::Open(_) => unreachable!("send(open_success = false) reads every body"),
+        }
+    }
+
+    /// The retry loop behind [`Self::execute`], with the attempt count given. With
+    /// `open_success`, a 2xx answer is returned as soon as its headers arrive
+    /// ([`Reply::Open`]) and its body is left to the caller; error answers are still read
+    /// whole (they are small and carry the registry's error code). The semaphore permit is
+    /// held until headers (open) or the whole body (read) arrived: an open body is streamed
+    /// into requests to another host, and holding a permit of one host while waiting for a
+    /// permit of another could deadlock two copies running in opposite directions.
+    async fn send(
+        &self,
+        what: &str,
+        attempts: u32,
+        open_success: bool,
+        build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
+    ) -> Result<Reply, RegistryError> {
+        let max = attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -349,20 +386,23 @@ impl Endpoint {
                 self.pace().await;
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 match build(&self.http).send().await {
+                    Ok(r) if open_success && r.status().is_success() => Ok(Reply::Open(r)),
                     Ok(r) => {
                         let status = r.status();
                         let headers = r.headers().clone();
-                        r.bytes().await.map(|body| Resp {
-                            status,
-                            headers,
-                            body,
+                        r.bytes().await.map(|body| {
+                            Reply::Read(Resp {
+                                status,
+                                headers,
+                                body,
+                            })
                         })
                     }
                     Err(e) => Err(e),
                 }
             };
             let (retry_after, failure) = match result {
-                Ok(resp) if retryable_status(resp.status) => (
+                Ok(Reply::Read(resp)) if retryable_status(resp.status) => (
                     retry_after(&resp.headers),
                     RegistryError::Status {
                         what: what.to_string(),
@@ -371,19 +411,8 @@ impl Endpoint {
                         attempts: attempt,
                     },
                 ),
-                Ok(resp) => return Ok(resp),
-                Err(e) => (
-                    None,
-                    RegistryError::Transport {
-                        what: what.to_string(),
-                        message: if e.is_timeout() {
-                            format!("timed out after {:?}", self.limits.timeout)
-                        } else {
-                            error_chain(&e)
-                        },
-                        attempts: attempt,
-                    },
-                ),
+                Ok(reply) => return Ok(reply),
+                Err(e) => (None, self.transport(what, &e, attempt)),
             };
             if attempt >= max {
                 return Err(failure);
@@ -397,6 +426,26 @@ impl Endpoint {
             tokio::time::sleep(wait).await;
         }
     }
+
+    fn transport(&self, what: &str, e: &reqwest::Error, attempts: u32) -> RegistryError {
+        RegistryError::Transport {
+            what: what.to_string(),
+            message: if e.is_timeout() {
+                format!("timed out after {:?}", self.limits.timeout)
+            } else {
+                error_chain(e)
+            },
+            attempts,
+        }
+    }
+}
+
+/// An answer of [`Endpoint::send`].
+enum Reply {
+    /// Status, headers and the whole body.
+    Read(Resp),
+    /// A 2xx answer whose body has not been read yet.
+    Open(reqwest::Response),
 }
 
 /// A client for one registry host acting as one credential.
@@ -531,27 +580,66 @@ impl Registry {
         headers: &[(&str, &str)],
         body: Option<bytes::Bytes>,
     ) -> Result<Resp, RegistryError> {
+        let attempts = self.endpoint.limits.max_attempts;
+        let call = Call {
+            what,
+            scope,
+            method,
+            path,
+            headers,
+            body,
+        };
+        match self.request_with(&call, attempts, None).await? {
+            Reply::Read(r) => Ok(r),
+            Reply::Open(_) => unreachable!("request_with(open = None) reads every body"),
+        }
+    }
+
+    /// [`Self::request`] with the attempt count given, optionally leaving a 2xx body unread
+    /// (`open`: the whole-request timeout to use instead of the client's, since streaming a
+    /// large body takes longer than one request should).
+    async fn request_with(
+        &self,
+        call: &Call<'_>,
+        attempts: u32,
+        open: Option<Duration>,
+    ) -> Result<Reply, RegistryError> {
+        let Call {
+            what,
+            scope,
+            method,
+            path,
+            headers,
+            body,
+        } = call;
         let url = self.url(path);
         for round in 0..2 {
             let auth = self.authorization(scope).await?;
-            let resp = self
+            let reply = self
                 .endpoint
-                .execute(what, &|c| {
+                .send(what, attempts, open.is_some(), &|c| {
                     let mut rb = c.request(method.clone(), &url);
-                    for (k, v) in headers {
+                    for (k, v) in *headers {
                         rb = rb.header(*k, *v);
                     }
                     if let Some(a) = &auth {
                         rb = rb.header(reqwest::header::AUTHORIZATION, a);
                     }
-                    if let Some(b) = &body {
+                    if let Some(b) = body {
                         rb = rb.body(b.clone());
+                    }
+                    if let Some(t) = open {
+                        rb = rb.timeout(t);
                     }
                     rb
                 })
                 .await?;
+            let resp = match reply {
+                Reply::Open(r) => return Ok(Reply::Open(r)),
+                Reply::Read(r) => r,
+            };
             if resp.status != StatusCode::UNAUTHORIZED {
-                return Ok(resp);
+                return Ok(Reply::Read(resp));
             }
             if round == 1 {
                 break;
@@ -569,7 +657,7 @@ impl Registry {
                 (false, _) => continue,
                 // A token can be stale: drop it and fetch a new one once.
                 (true, true) => {
-                    self.tokens.lock().await.remove(scope);
+                    self.tokens.lock().await.remove(*scope);
                     continue;
                 }
                 // Basic credentials were rejected.
@@ -844,6 +932,223 @@ impl Registry {
         Ok(digest)
     }
 
+    /// Open a blob download without reading it: the body is pulled chunk by chunk through
+    /// [`BlobStream::next_chunk`]. Opening is retried like any request; the body is not (a
+    /// failure mid-body is a [`RegistryError::Transport`] for the caller to restart on).
+    pub async fn get_blob_stream(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<BlobStream, RegistryError> {
+        let what = format!("GET blob {digest}");
+        let call = Call {
+            what: &what,
+            scope: &pull_scope(repository),
+            method: Method::GET,
+            path: &format!("/v2/{repository}/blobs/{digest}"),
+            headers: &[],
+            body: None,
+        };
+        let limits = &self.endpoint.limits;
+        match self
+            .request_with(&call, limits.max_attempts, Some(STREAM_REQUEST_TIMEOUT))
+            .await?
+        {
+            Reply::Open(resp) => Ok(BlobStream {
+                resp,
+                what,
+                idle: limits.timeout,
+            }),
+            Reply::Read(resp) => Err(status_error(&resp, repository, None, Some(digest))),
+        }
+    }
+
+    /// Upload the blob `digest` of `size` bytes from `source` in chunks of at most
+    /// [`UPLOAD_CHUNK`] bytes (POST, PATCH per chunk, PUT `?digest=`), hashing and counting
+    /// the bytes as they pass. Only one chunk is held in memory.
+    ///
+    /// The upload is committed only when the bytes hash to `digest` and number exactly
+    /// `size`; otherwise the session is cancelled (`DELETE`, best effort) and the error is
+    /// [`RegistryError::DigestMismatch`] / [`RegistryError::SizeMismatch`]. Any other failure
+    /// after the session started cancels it too. Only the session start is retried here: a
+    /// chunk that may have reached the registry cannot be sent again (distribution appends
+    /// it), so a failed PATCH is an error — [`copy_blob_streamed`] restarts the whole copy.
+    pub async fn put_blob_stream<S: BlobSource>(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        source: &mut S,
+    ) -> Result<(), RegistryError> {
+        let scope = push_scope(repository);
+        let start = self
+            .request(
+                &format!("POST upload {repository}"),
+                &scope,
+                Method::POST,
+                &format!("/v2/{repository}/blobs/uploads/"),
+                &[("Content-Length", "0")],
+                Some(bytes::Bytes::new()),
+            )
+            .await?;
+        if start.status != StatusCode::ACCEPTED {
+            return Err(status_error(&start, repository, None, None));
+        }
+        let mut location = location_path(&start.headers)?;
+        let result = self
+            .upload_chunks(repository, digest, size, source, &scope, &mut location)
+            .await;
+        if result.is_err() {
+            self.cancel_upload(repository, &scope, &location).await;
+        }
+        result
+    }
+
+    /// The body of [`Self::put_blob_stream`] once the session is open; `location` follows
+    /// the session as the registry moves it.
+    async fn upload_chunks<S: BlobSource>(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        source: &mut S,
+        scope: &str,
+        location: &mut String,
+    ) -> Result<(), RegistryError> {
+        let mut hasher = Sha256::new();
+        let mut seen: u64 = 0;
+        let mut sent: u64 = 0;
+        // Filled up to exactly one chunk, never beyond: a piece that crosses the boundary
+        // is split (zero-copy) and its rest starts the next chunk.
+        let mut buf = bytes::BytesMut::with_capacity(UPLOAD_CHUNK);
+        while let Some(mut piece) = source.next_chunk().await? {
+            hasher.update(&piece);
+            seen += piece.len() as u64;
+            // More bytes than the descriptor says: stop before uploading them.
+            if seen > size {
+                return Err(RegistryError::SizeMismatch {
+                    digest: digest.to_string(),
+                    expected: size,
+                    actual: seen,
+                });
+            }
+            while !piece.is_empty() {
+                let take = piece.len().min(UPLOAD_CHUNK - buf.len());
+                buf.extend_from_slice(&piece.split_to(take));
+                if buf.len() == UPLOAD_CHUNK {
+                    let full =
+                        std::mem::replace(&mut buf, bytes::BytesMut::with_capacity(UPLOAD_CHUNK));
+                    self.patch_chunk(repository, scope, location, sent, full.freeze())
+                        .await?;
+                    sent += UPLOAD_CHUNK as u64;
+                }
+            }
+        }
+        if !buf.is_empty() {
+            let n = buf.len() as u64;
+            self.patch_chunk(repository, scope, location, sent, buf.freeze())
+                .await?;
+            sent += n;
+        }
+        if sent != size {
+            return Err(RegistryError::SizeMismatch {
+                digest: digest.to_string(),
+                expected: size,
+                actual: sent,
+            });
+        }
+        let actual = hex_digest(hasher);
+        // Other algorithms (sha512) are left to the registry, which checks on commit.
+        if digest.starts_with("sha256:") && actual != digest {
+            return Err(RegistryError::DigestMismatch {
+                what: format!("blob {digest}"),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        let put = self
+            .request_with(
+                &Call {
+                    what: &format!("PUT blob {digest}"),
+                    scope,
+                    method: Method::PUT,
+                    path: &with_digest(location, digest),
+                    headers: &[("Content-Length", "0")],
+                    body: Some(bytes::Bytes::new()),
+                },
+                1,
+                None,
+            )
+            .await?;
+        match put {
+            Reply::Read(r) if r.status == StatusCode::CREATED => Ok(()),
+            Reply::Read(r) => Err(status_error(&r, repository, None, Some(digest))),
+            Reply::Open(_) => unreachable!("request_with(open = None) reads every body"),
+        }
+    }
+
+    /// Append one chunk to the upload session (one attempt: see [`Self::put_blob_stream`]).
+    async fn patch_chunk(
+        &self,
+        repository: &str,
+        scope: &str,
+        location: &mut String,
+        offset: u64,
+        chunk: bytes::Bytes,
+    ) -> Result<(), RegistryError> {
+        let len = chunk.len() as u64;
+        let range = format!("{offset}-{}", offset + len - 1);
+        let length = len.to_string();
+        let reply = self
+            .request_with(
+                &Call {
+                    what: &format!("PATCH upload {repository}"),
+                    scope,
+                    method: Method::PATCH,
+                    path: location,
+                    headers: &[
+                        ("Content-Type", "application/octet-stream"),
+                        ("Content-Range", &range),
+                        ("Content-Length", &length),
+                    ],
+                    body: Some(chunk),
+                },
+                1,
+                None,
+            )
+            .await?;
+        let Reply::Read(resp) = reply else {
+            unreachable!("request_with(open = None) reads every body")
+        };
+        if resp.status != StatusCode::ACCEPTED {
+            return Err(status_error(&resp, repository, None, None));
+        }
+        *location = location_path(&resp.headers)?;
+        Ok(())
+    }
+
+    /// Cancel an upload session, best effort: a session left behind is garbage the
+    /// registry collects anyway, and never a visible blob.
+    async fn cancel_upload(&self, repository: &str, scope: &str, location: &str) {
+        let r = self
+            .request_with(
+                &Call {
+                    what: &format!("DELETE upload {repository}"),
+                    scope,
+                    method: Method::DELETE,
+                    path: location,
+                    headers: &[],
+                    body: None,
+                },
+                1,
+                None,
+            )
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(%repository, "could not cancel upload session: {e}");
+        }
+    }
+
     /// Cross-repository blob mount. `Ok(true)`: mounted; `Ok(false)`: the registry did not
     /// mount (an upload session was opened instead; upload the blob with [`Self::put_blob`]).
     pub async fn mount_blob(
@@ -896,6 +1201,96 @@ impl Registry {
     }
 }
 
+/// Largest chunk [`Registry::put_blob_stream`] holds and sends in one PATCH.
+pub const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Whole-request timeout of a streamed download: its body is read at the pace of the
+/// upload it feeds, so the client's per-request timeout does not apply; stalls are caught
+/// per chunk instead ([`BlobStream::next_chunk`]).
+const STREAM_REQUEST_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Whole copies of one blob a [`copy_blob_streamed`] tries (first one included).
+pub const STREAM_COPY_ATTEMPTS: u32 = 3;
+
+/// Where [`Registry::put_blob_stream`] pulls bytes from.
+pub trait BlobSource {
+    /// The next piece of the blob, `None` at its end.
+    fn next_chunk(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Option<bytes::Bytes>, RegistryError>> + Send;
+}
+
+/// An open blob download ([`Registry::get_blob_stream`]).
+pub struct BlobStream {
+    resp: reqwest::Response,
+    what: String,
+    /// Longest wait for the next piece before the download counts as stalled.
+    idle: Duration,
+}
+
+impl BlobSource for BlobStream {
+    async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>, RegistryError> {
+        match tokio::time::timeout(self.idle, self.resp.chunk()).await {
+            Ok(Ok(piece)) => Ok(piece),
+            Ok(Err(e)) => Err(RegistryError::Transport {
+                what: self.what.clone(),
+                message: error_chain(&e),
+                attempts: 1,
+            }),
+            Err(_) => Err(RegistryError::Transport {
+                what: self.what.clone(),
+                message: format!("no data for {:?}", self.idle),
+                attempts: 1,
+            }),
+        }
+    }
+}
+
+/// Copy the blob `digest` of `size` bytes from `from` to `to` without holding it in memory:
+/// the download streams into a chunked upload that is committed only when digest and size
+/// match (see [`Registry::put_blob_stream`]). A transport failure (or a retryable status)
+/// anywhere in the middle restarts the whole copy, at most [`STREAM_COPY_ATTEMPTS`] times
+/// in all; a digest or size mismatch never does (the source serves wrong content).
+pub async fn copy_blob_streamed(
+    from: &Registry,
+    from_repository: &str,
+    to: &Registry,
+    to_repository: &str,
+    digest: &str,
+    size: u64,
+) -> Result<(), RegistryError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = async {
+            let mut source = from.get_blob_stream(from_repository, digest).await?;
+            to.put_blob_stream(to_repository, digest, size, &mut source)
+                .await
+        }
+        .await;
+        let restart = match &result {
+            Err(RegistryError::Transport { .. }) => true,
+            Err(RegistryError::Status { status, .. }) => {
+                retryable_status(StatusCode::from_u16(*status).unwrap_or(StatusCode::OK))
+            }
+            _ => false,
+        };
+        if !restart || attempt >= STREAM_COPY_ATTEMPTS {
+            return result;
+        }
+        to.endpoint.stats.retries.fetch_add(1, Ordering::Relaxed);
+        let wait = to.endpoint.limits.backoff(attempt);
+        tracing::debug!(%digest, attempt, ?wait, "restarting blob copy: {}", result.unwrap_err());
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn hex_digest(h: Sha256) -> String {
+    let d = h.finalize();
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 fn install_crypto_provider() {
     // reqwest is built without a default provider; ring is ours. Errs if already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -919,9 +1314,9 @@ fn push_scope(repository: &str) -> String {
 
 /// `sha256:<hex>` of `data`.
 pub fn sha256_digest(data: &[u8]) -> String {
-    let d = Sha256::digest(data);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let mut h = Sha256::new();
+    h.update(data);
+    hex_digest(h)
 }
 
 fn retryable_status(s: StatusCode) -> bool {
@@ -1067,6 +1462,19 @@ fn next_link(link: &str) -> Option<String> {
 
 /// The upload URL of a started upload, as a path with `digest=` appended.
 fn upload_location(h: &HeaderMap, digest: &str) -> Result<String, RegistryError> {
+    let path = location_path(h)?;
+    Ok(with_digest(&path, digest))
+}
+
+/// `path` with the `digest=` query parameter that completes an upload.
+fn with_digest(path: &str, digest: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}digest={digest}")
+}
+
+/// The `Location` of an upload session as a path (with its query: the registry keeps the
+/// session state there, and it changes after every chunk).
+fn location_path(h: &HeaderMap) -> Result<String, RegistryError> {
     let loc = header_str(h, "location").ok_or_else(|| RegistryError::Transport {
         what: "blob upload".into(),
         message: "no Location header".into(),
@@ -1079,8 +1487,7 @@ fn upload_location(h: &HeaderMap, digest: &str) -> Result<String, RegistryError>
         },
         Err(_) => loc,
     };
-    let sep = if path.contains('?') { '&' } else { '?' };
-    Ok(format!("{path}{sep}digest={digest}"))
+    Ok(path)
 }
 
 /// An error and its sources, e.g. `error sending request: connection reset by peer`.

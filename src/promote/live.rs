@@ -4,8 +4,9 @@
 //! for their source and target hosts. Output: one client per host, sharing request counters
 //! ([`Stats`]). Mapping: 404s become "absent" (`None`, `false`, empty lists); everything else
 //! is an error carrying the client's message (never a secret).
-//! Blob copy between repositories downloads the blob (digest checked by the client) and
-//! uploads it (the registry checks the digest again on commit).
+//! Blob copy between registries (or when a mount is refused) streams the blob from source to
+//! target in chunks; the client checks digest and size before committing the upload, and
+//! the registry checks the digest again on commit.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -151,24 +152,29 @@ impl Registry for Live {
         to: &Repo,
         blob: &Descriptor,
     ) -> Result<(), PromoteError> {
-        let data = self
-            .client(&from.host)?
-            .get_blob(&from.repository, &blob.digest)
-            .await
-            .map_err(err)?;
-        let got = self
-            .client(&to.host)?
-            .put_blob(&to.repository, data)
-            .await
-            .map_err(err)?;
-        if got != blob.digest {
-            return Err(PromoteError::DigestMismatch {
-                reference: format!("{to}@{}", blob.digest),
-                expected: blob.digest.clone(),
-                actual: got,
-            });
-        }
-        Ok(())
+        // Streamed: a layer can be gigabytes, so it is never held whole (see
+        // `client::copy_blob_streamed`: digest and size checked before the upload commits).
+        let src = self.client(&from.host)?;
+        let dst = self.client(&to.host)?;
+        client::copy_blob_streamed(
+            &src,
+            &from.repository,
+            &dst,
+            &to.repository,
+            &blob.digest,
+            blob.size,
+        )
+        .await
+        .map_err(|e| match e {
+            RegistryError::DigestMismatch {
+                expected, actual, ..
+            } => PromoteError::DigestMismatch {
+                reference: format!("{from}@{}", blob.digest),
+                expected,
+                actual,
+            },
+            e => err(e),
+        })
     }
 
     async fn put_manifest(

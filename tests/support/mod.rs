@@ -695,6 +695,8 @@ pub enum Fault {
     Truncate,
     /// Wait, then forward.
     Delay(Duration),
+    /// Forward, but flip bits in the middle of a successful answer's body (same length).
+    Corrupt,
 }
 
 pub type FaultFn = dyn Fn(usize, &str) -> Fault + Send + Sync;
@@ -842,7 +844,7 @@ fn forward(
             return Ok(());
         }
         Fault::Delay(d) => std::thread::sleep(d),
-        Fault::Pass | Fault::Truncate => {}
+        Fault::Pass | Fault::Truncate | Fault::Corrupt => {}
     }
     let mut up = TcpStream::connect(upstream)?;
     let mut req = format!("{request_line}\r\n");
@@ -864,6 +866,13 @@ fn forward(
             client.write_all(&raw[..keep])?;
             let _ = client.shutdown(Shutdown::Both);
             return Ok(());
+        }
+    }
+    if matches!(f, Fault::Corrupt) && raw.starts_with(b"HTTP/1.1 200") {
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+        if raw.len() > split {
+            let mid = split + (raw.len() - split) / 2;
+            raw[mid] ^= 0xff;
         }
     }
     client.write_all(&raw)?;
