@@ -226,6 +226,8 @@ pub enum SchemaKind {
     Policy,
     Config,
     Index,
+    /// Output of `berth plan --format json`.
+    Plan,
 }
 
 #[derive(Debug, Args)]

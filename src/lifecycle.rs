@@ -62,7 +62,7 @@ pub struct VerifyRequest {
 }
 
 /// Kind of a planned change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     NewImage,
@@ -78,7 +78,7 @@ pub enum ChangeKind {
 }
 
 /// One planned change.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Change {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]

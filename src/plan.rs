@@ -134,7 +134,7 @@ impl Computed {
 }
 
 /// One verified (or skipped) reference in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct VerificationLine {
     pub code: String,
     pub version: String,
@@ -297,7 +297,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
 }
 
 /// Stable JSON shape of `berth plan --format json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanJson<'a> {
     /// Version of this JSON shape.

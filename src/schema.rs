@@ -23,11 +23,12 @@ use crate::cli::{EXIT_OK, SchemaArgs, SchemaKind};
 use crate::model::{Config, Index, Listing, Policy};
 
 /// Every schema kind, in the order they are written.
-pub const ALL: [SchemaKind; 4] = [
+pub const ALL: [SchemaKind; 5] = [
     SchemaKind::Listing,
     SchemaKind::Policy,
     SchemaKind::Config,
     SchemaKind::Index,
+    SchemaKind::Plan,
 ];
 
 /// File name of a schema inside `schema/`.
@@ -37,6 +38,7 @@ pub fn file_name(kind: SchemaKind) -> &'static str {
         SchemaKind::Policy => "policy.schema.json",
         SchemaKind::Config => "config.schema.json",
         SchemaKind::Index => "index.schema.json",
+        SchemaKind::Plan => "plan.schema.json",
     }
 }
 
@@ -46,6 +48,7 @@ fn title(kind: SchemaKind) -> &'static str {
         SchemaKind::Policy => "berth policy",
         SchemaKind::Config => "berth config",
         SchemaKind::Index => "berth index",
+        SchemaKind::Plan => "berth plan",
     }
 }
 
@@ -70,6 +73,11 @@ fn description(kind: SchemaKind) -> &'static str {
              every image with its versions, statuses, pinned pull references and channels, \
              plus every promotion made."
         }
+        SchemaKind::Plan => {
+            "The output of `berth plan --format json` (and the `plan-json` output of the GitHub \
+             Action): planned changes, verification results, diagnostics, promotions and the \
+             index diff. `planVersion` changes only with incompatible changes to this shape."
+        }
     }
 }
 
@@ -80,6 +88,7 @@ pub fn schema_value(kind: SchemaKind) -> Value {
         SchemaKind::Policy => generate::<Policy>(false),
         SchemaKind::Config => generate::<Config>(false),
         SchemaKind::Index => generate::<Index>(true),
+        SchemaKind::Plan => generate::<crate::plan::PlanJson<'static>>(true),
     };
     let mut value = schema.to_value();
     if let Value::Object(obj) = &mut value {

@@ -29,7 +29,7 @@ pub enum VerifyError {
 }
 
 /// Counters reported after verification.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct VerifyStats {
     pub references: usize,
     pub requests: u64,

@@ -305,3 +305,31 @@ fn index_schema_rejects_unknown_status() {
     good["status"] = "check-failed".into();
     assert_eq!(violations(&schema, &index(good)), Vec::<String>::new());
 }
+
+/// `berth plan --format json` output, for a catalogue with changes and for one with errors,
+/// satisfies the published plan schema.
+#[test]
+fn plan_json_satisfies_the_plan_schema() {
+    let schema = generated(SchemaKind::Plan);
+    for (catalogue, code) in [(demo(), 0), (repo().join("fixtures/bad/many-problems"), 1)] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["plan", "--offline", "--format", "json", "--catalogue"])
+            .arg(&catalogue)
+            .env("BERTH_NOW", "2026-11-26T12:00:00Z")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = violations(&schema, &plan);
+        assert!(v.is_empty(), "{}: {v:#?}", catalogue.display());
+        // The schema is strict enough to notice a wrong shape.
+        let mut broken = plan.clone();
+        broken["changes"] = serde_json::json!([{ "code": 1 }]);
+        assert!(!violations(&schema, &broken).is_empty());
+    }
+}

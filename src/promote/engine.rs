@@ -104,7 +104,7 @@ pub trait Registry {
 }
 
 /// How the blobs and manifests of a run were moved.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CopyStats {
     pub manifests_pushed: u64,

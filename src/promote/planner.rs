@@ -25,7 +25,7 @@ use crate::promote::template::{TagTemplate, TemplateInput};
 use crate::reference::{ImageRef, normalize_registry, normalize_repository};
 
 /// What a pending promotion will do at the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// The target tag does not exist: copy.
@@ -37,7 +37,7 @@ pub enum Action {
 }
 
 /// One promotion to make.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pending {
     /// Policy name; `None` for a manual promotion.
@@ -55,7 +55,7 @@ pub struct Pending {
 }
 
 /// A promotion that cannot be made (or a policy that cannot be evaluated).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +68,7 @@ pub struct Problem {
 }
 
 /// Outcome of evaluating (and possibly executing) promotions.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Set when policies were not evaluated (offline, catalogue errors).
