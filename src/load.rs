@@ -140,42 +140,51 @@ pub fn read_yaml<T: DeserializeOwned>(
 
 /// Read a text file with the size limit applied before reading it whole.
 pub fn read_text(path: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<String> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_YAML_BYTES => {
-            diags.push(
-                Diagnostic::error(
-                    Code::FileTooLarge,
-                    rel,
-                    Pos::UNKNOWN,
-                    format!("file is {} bytes, more than the {} byte limit", m.len(), MAX_YAML_BYTES),
-                )
-                .with_hint("split the file or remove generated content; catalogue files are small by design"),
-            );
+    use std::io::Read;
+    let io_error = |diags: &mut Diagnostics, e: std::io::Error| {
+        diags.push(Diagnostic::error(
+            Code::Io,
+            rel,
+            Pos::UNKNOWN,
+            format!("cannot read: {e}"),
+        ));
+    };
+    // One open and bounded reads: no separate stat per file (10,000 listings mean 10,000
+    // fewer system calls), and a huge file is never read past the limit.
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            io_error(diags, e);
             return None;
         }
-        Err(e) => {
-            diags.push(Diagnostic::error(
-                Code::Io,
+    };
+    let mut text = String::new();
+    if let Err(e) = (&mut file)
+        .take(MAX_YAML_BYTES + 1)
+        .read_to_string(&mut text)
+    {
+        io_error(diags, e);
+        return None;
+    }
+    if text.len() as u64 > MAX_YAML_BYTES {
+        let size = file
+            .metadata()
+            .map(|m| m.len())
+            .unwrap_or(text.len() as u64);
+        diags.push(
+            Diagnostic::error(
+                Code::FileTooLarge,
                 rel,
                 Pos::UNKNOWN,
-                format!("cannot read: {e}"),
-            ));
-            return None;
-        }
-        Ok(_) => {}
+                format!("file is {size} bytes, more than the {MAX_YAML_BYTES} byte limit"),
+            )
+            .with_hint(
+                "split the file or remove generated content; catalogue files are small by design",
+            ),
+        );
+        return None;
     }
-    match std::fs::read_to_string(path) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            diags.push(Diagnostic::error(
-                Code::Io,
-                rel,
-                Pos::UNKNOWN,
-                format!("cannot read: {e}"),
-            ));
-            None
-        }
-    }
+    Some(text)
 }
 
 /// A parse failure not yet tied to a file.
