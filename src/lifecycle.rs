@@ -604,6 +604,11 @@ impl ImageRun<'_> {
                 }
                 // Releasing pins the digest the tag has now; a failed check records why.
                 let outcome = self.verify(&v.version.clone(), want);
+                if from == Status::CheckFailed && outcome == VerifyOutcome::Skipped {
+                    // Not checking is not passing: a failed check stays failed until a real
+                    // verification succeeds.
+                    return;
+                }
                 let st = status_for(s, &outcome);
                 let before = v.clone();
                 v.verification = verification_entry(&outcome);

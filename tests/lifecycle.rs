@@ -212,6 +212,9 @@ fn check_failed_is_rechecked_and_release_pins_digest() {
             step("1", "new", "testing", "1.0.0 check-failed 1").reg(Reg::Fail),
             // Still failing: stays check-failed.
             step("1", "new", "testing", "1.0.0 check-failed 1").reg(Reg::Fail),
+            // Offline (verification skipped): a failed check is not cleared, nor released.
+            step("1", "new", "testing", "1.0.0 check-failed 1"),
+            step("1", "new", "released", "1.0.0 check-failed 1"),
             step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
             // Tag moved while testing: release pins what it points at now.
             step("1", "new", "released", "1.0.0 released 1 @bbbb").reg(Reg::Ok("bbbb")),
