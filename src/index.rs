@@ -150,9 +150,30 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<bool, IndexError> {
         .tempfile_in(dir)
         .map_err(werr)?;
     tmp.write_all(text.as_bytes()).map_err(werr)?;
+    // Temp files are created private (0600); the index is read by pipelines, so it keeps the
+    // mode of the file it replaces, or gets the usual 0644.
+    let perms = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => default_permissions(),
+    };
+    tmp.as_file().set_permissions(perms).map_err(werr)?;
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(true)
+}
+
+#[cfg(unix)]
+fn default_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> std::fs::Permissions {
+    tempfile::tempfile()
+        .and_then(|f| f.metadata())
+        .map(|m| m.permissions())
+        .expect("temp file")
 }
 
 #[cfg(test)]
@@ -259,8 +280,17 @@ mod tests {
         let p = dir.path().join("sub/index.json");
         assert!(write_atomic(&p, "x\n").unwrap());
         assert!(!write_atomic(&p, "x\n").unwrap());
-        assert!(write_atomic(&p, "y\n").unwrap());
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "y\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&p), 0o644, "a new index is readable by pipelines");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
+            assert!(write_atomic(&p, "y\n").unwrap());
+            assert_eq!(mode(&p), 0o664, "a rewrite keeps the mode");
+        }
+        assert!(write_atomic(&p, "z\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "z\n");
         // No temp files left behind.
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
             .unwrap()

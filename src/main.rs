@@ -31,6 +31,15 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let code = match berth::commands::run(&cli, &mut out) {
         Ok(code) => code,
+        // A closed pipe (`berth plan | head`) is the reader's choice, not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            berth::cli::EXIT_OK
+        }
         Err(e) => {
             let _ = out.flush();
             eprintln!("error: {e:#}");
