@@ -185,12 +185,7 @@ pub fn commit_message(c: &Computed) -> String {
     if !c.changes.is_empty() {
         msg.push_str("\n\n");
         for ch in &c.changes {
-            let v = ch
-                .version
-                .as_deref()
-                .map(|v| format!("@{v}"))
-                .unwrap_or_default();
-            msg.push_str(&format!("- {}{v}: {}\n", ch.code, ch.message));
+            msg.push_str(&format!("- {ch}\n"));
         }
     }
     msg

@@ -87,6 +87,16 @@ pub struct Change {
     pub message: String,
 }
 
+/// `code@version: message` (or `code: message` for image-level changes).
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{}@{v}: {}", self.code, self.message),
+            None => write!(f, "{}: {}", self.code, self.message),
+        }
+    }
+}
+
 /// When and from which commit changes are recorded.
 #[derive(Clone, Debug)]
 pub struct Context {

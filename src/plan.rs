@@ -366,12 +366,7 @@ fn render_text(c: &Computed, offline: bool) -> String {
             images.len()
         ));
         for ch in &c.changes {
-            let v = ch
-                .version
-                .as_deref()
-                .map(|v| format!("@{v}"))
-                .unwrap_or_default();
-            s.push_str(&format!("  {}{v}: {}\n", ch.code, ch.message));
+            s.push_str(&format!("  {ch}\n"));
         }
     }
     if !c.verifications.is_empty() {
