@@ -116,6 +116,10 @@ pub struct PlanArgs {
     /// Exit with 3 when the plan has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also write the plan as JSON to this file (one run for a PR comment and for machines:
+    /// registries are asked once).
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -544,6 +544,10 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     };
     let c = compute(&opts)?;
     out.write_all(render(&c, args.format, args.offline).as_bytes())?;
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, render(&c, Format::Json, args.offline))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(if c.has_errors() {
         EXIT_FINDINGS
     } else if args.detailed_exitcode && c.index_changed() {

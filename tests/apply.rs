@@ -217,3 +217,31 @@ fn plan_text_diff_is_capped_json_has_all() {
     assert!(!diff.contains("not shown"));
     assert_eq!(diff.matches("+++ b/index.json images.").count(), n);
 }
+
+#[test]
+fn plan_json_out_matches_format_json() {
+    let (tmp, cat) = demo_copy();
+    let c = cat.to_str().unwrap();
+    let file = tmp.path().join("plan.json");
+    let o = berth(
+        &[
+            "plan",
+            "--offline",
+            "--catalogue",
+            c,
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+            "--json-out",
+            file.to_str().unwrap(),
+        ],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("### berth plan"));
+    let j = berth(
+        &["plan", "--offline", "--catalogue", c, "--format", "json"],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), j.stdout);
+}
