@@ -164,6 +164,22 @@ struct Seen<'a> {
     pos: Pos,
 }
 
+/// Remember where `key` was first seen; for a repeat, return that first place (duplicates
+/// are reported at the later occurrence and name the earlier one).
+fn earlier<'a, K: Eq + std::hash::Hash>(
+    seen: &mut HashMap<K, Seen<'a>>,
+    key: K,
+    here: Seen<'a>,
+) -> Option<Seen<'a>> {
+    match seen.entry(key) {
+        Entry::Vacant(v) => {
+            v.insert(here);
+            None
+        }
+        Entry::Occupied(first) => Some(*first.get()),
+    }
+}
+
 /// Normalise a repo-relative path lexically. `Err` explains why it is not acceptable:
 /// absolute, empty, or climbing above the root with `..`.
 pub fn normalize_relative(path: &str) -> Result<PathBuf, &'static str> {
@@ -446,85 +462,79 @@ fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
         let l = &src.value;
         check_listing_fields(cat, src, &mut keys, d);
 
-        match codes.entry(l.code.value.as_str()) {
-            Entry::Vacant(v) => {
-                v.insert(Seen {
+        if let Some(first) = earlier(
+            &mut codes,
+            l.code.value.as_str(),
+            Seen {
+                file,
+                pos: l.code.pos,
+            },
+        ) {
+            d.push(
+                Diagnostic::error(
+                    Code::DuplicateCode,
                     file,
-                    pos: l.code.pos,
-                });
-            }
-            Entry::Occupied(first) => {
-                let first = *first.get();
-                d.push(
-                    Diagnostic::error(
-                        Code::DuplicateCode,
-                        file,
-                        l.code.pos,
-                        format!(
-                            "code `{}` is already used by {}",
-                            l.code.value,
-                            at(first.pos, first.file)
-                        ),
-                    )
-                    .with_hint("codes identify images in the store; give this listing its own code and file name"),
-                );
-            }
+                    l.code.pos,
+                    format!(
+                        "code `{}` is already used by {}",
+                        l.code.value,
+                        at(first.pos, first.file)
+                    ),
+                )
+                .with_hint("codes identify images in the store; give this listing its own code and file name"),
+            );
         }
 
         let name_key = l.name.value.trim().to_lowercase();
         if !name_key.is_empty() {
-            match names.entry(name_key) {
-                Entry::Vacant(v) => {
-                    v.insert(Seen {
+            if let Some(first) = earlier(
+                &mut names,
+                name_key,
+                Seen {
+                    file,
+                    pos: l.name.pos,
+                },
+            ) {
+                d.push(
+                    Diagnostic::error(
+                        Code::DuplicateName,
                         file,
-                        pos: l.name.pos,
-                    });
-                }
-                Entry::Occupied(first) => {
-                    let first = *first.get();
-                    d.push(
-                        Diagnostic::error(
-                            Code::DuplicateName,
-                            file,
-                            l.name.pos,
-                            format!(
-                                "name `{}` is already used by {} (names are compared case-insensitively)",
-                                l.name.value,
-                                at(first.pos, first.file)
-                            ),
-                        )
-                        .with_hint("names must be unique across the catalogue"),
-                    );
-                }
+                        l.name.pos,
+                        format!(
+                            "name `{}` is already used by {} (names are compared case-insensitively)",
+                            l.name.value,
+                            at(first.pos, first.file)
+                        ),
+                    )
+                    .with_hint("names must be unique across the catalogue"),
+                );
             }
         }
 
         let r = ImageRef::of_spec(&l.image);
         let r_str = r.to_string();
-        match refs.entry(r_str.clone()) {
-            Entry::Vacant(v) => {
-                v.insert(Seen {
+        if let Some(first) = earlier(
+            &mut refs,
+            r_str.clone(),
+            Seen {
+                file,
+                pos: l.image.tag.pos,
+            },
+        ) {
+            d.push(
+                Diagnostic::error(
+                    Code::DuplicateReference,
                     file,
-                    pos: l.image.tag.pos,
-                });
-            }
-            Entry::Occupied(first) => {
-                let first = *first.get();
-                d.push(
-                    Diagnostic::error(
-                        Code::DuplicateReference,
-                        file,
-                        l.image.tag.pos,
-                        format!(
-                            "image `{r_str}` is also listed by {}",
-                            at(first.pos, first.file)
-                        ),
-                    )
-                    .with_hint(
-                        "each listing publishes its own image; use a different repository or tag",
+                    l.image.tag.pos,
+                    format!(
+                        "image `{r_str}` is also listed by {}",
+                        at(first.pos, first.file)
                     ),
-                );
-            }
+                )
+                .with_hint(
+                    "each listing publishes its own image; use a different repository or tag",
+                ),
+            );
         }
         if let Some(users) = released.get(&r_str) {
             // Report the most relevant clash only: another image first, then an older version.
@@ -891,29 +901,27 @@ fn check_policies(cat: &Catalogue, d: &mut Diagnostics) {
         let p = &src.value;
         check_policy(cat, p, file, &mut keys, d);
         let key = p.name.value.to_lowercase();
-        match names.entry(key) {
-            Entry::Vacant(v) => {
-                v.insert(Seen {
+        if let Some(first) = earlier(
+            &mut names,
+            key,
+            Seen {
+                file,
+                pos: p.name.pos,
+            },
+        ) {
+            d.push(
+                Diagnostic::error(
+                    Code::DuplicatePolicyName,
                     file,
-                    pos: p.name.pos,
-                });
-            }
-            Entry::Occupied(first) => {
-                let first = *first.get();
-                d.push(
-                    Diagnostic::error(
-                        Code::DuplicatePolicyName,
-                        file,
-                        p.name.pos,
-                        format!(
-                            "policy name `{}` is already used by {} (compared case-insensitively)",
-                            p.name.value,
-                            at(first.pos, first.file)
-                        ),
-                    )
-                    .with_hint("promotions are recorded by policy name; give each policy its own"),
-                );
-            }
+                    p.name.pos,
+                    format!(
+                        "policy name `{}` is already used by {} (compared case-insensitively)",
+                        p.name.value,
+                        at(first.pos, first.file)
+                    ),
+                )
+                .with_hint("promotions are recorded by policy name; give each policy its own"),
+            );
         }
     }
 }
