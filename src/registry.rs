@@ -571,6 +571,25 @@ impl Registry {
 
     /// Send an authenticated request; learns the auth scheme from a 401 challenge and tries
     /// once more with credentials. A 401 after that is [`RegistryError::Unauthorized`].
+    /// Open a blob upload session (`POST /v2/<repo>/blobs/uploads/`, 202 expected); the
+    /// response's `Location` says where the data goes.
+    async fn open_upload(&self, repository: &str, scope: &str) -> Result<Resp, RegistryError> {
+        let start = self
+            .request(
+                &format!("POST upload {repository}"),
+                scope,
+                Method::POST,
+                &format!("/v2/{repository}/blobs/uploads/"),
+                &[("Content-Length", "0")],
+                Some(bytes::Bytes::new()),
+            )
+            .await?;
+        if start.status != StatusCode::ACCEPTED {
+            return Err(status_error(&start, repository, None, None));
+        }
+        Ok(start)
+    }
+
     async fn request(
         &self,
         what: &str,
@@ -898,19 +917,7 @@ impl Registry {
     ) -> Result<String, RegistryError> {
         let digest = sha256_digest(&data);
         let scope = push_scope(repository);
-        let start = self
-            .request(
-                &format!("POST upload {repository}"),
-                &scope,
-                Method::POST,
-                &format!("/v2/{repository}/blobs/uploads/"),
-                &[("Content-Length", "0")],
-                Some(bytes::Bytes::new()),
-            )
-            .await?;
-        if start.status != StatusCode::ACCEPTED {
-            return Err(status_error(&start, repository, None, None));
-        }
+        let start = self.open_upload(repository, &scope).await?;
         let location = upload_location(&start.headers, &digest)?;
         let len = data.len().to_string();
         let put = self
@@ -981,19 +988,7 @@ impl Registry {
         source: &mut S,
     ) -> Result<(), RegistryError> {
         let scope = push_scope(repository);
-        let start = self
-            .request(
-                &format!("POST upload {repository}"),
-                &scope,
-                Method::POST,
-                &format!("/v2/{repository}/blobs/uploads/"),
-                &[("Content-Length", "0")],
-                Some(bytes::Bytes::new()),
-            )
-            .await?;
-        if start.status != StatusCode::ACCEPTED {
-            return Err(status_error(&start, repository, None, None));
-        }
+        let start = self.open_upload(repository, &scope).await?;
         let mut location = location_path(&start.headers)?;
         let result = self
             .upload_chunks(repository, digest, size, source, &scope, &mut location)
