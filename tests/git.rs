@@ -474,22 +474,29 @@ fn reset_refused_when_local_commits_touch_other_files() {
     assert_eq!(read(&b.join("README.md")), "hand edit\n");
 }
 
-/// Uncommitted changes to a non-generated tracked file also block the reset.
-#[test]
-fn reset_refused_when_work_tree_is_dirty() {
+/// Clone `b` holds a generated commit while another clone moved the remote (README.md):
+/// its next push is rejected and needs a reset. The temp dir must outlive the clone.
+fn behind_moved_remote() -> (tempfile::TempDir, PathBuf) {
     let (tmp, bare) = seeded_remote();
     let a = clone(&bare, tmp.path(), "a");
     let b = clone(&bare, tmp.path(), "b");
-    let auth = PushAuth::none();
-    let author = bot();
-    let generated = [PathBuf::from("index.txt")];
     write(&a.join("README.md"), "moved\n");
     git(&a, &["commit", "-q", "-am", "move remote"]);
     git(&a, &["push", "-q", "origin", "main"]);
     let r = regenerate_union(&b, &["from-b"]);
-    commit_paths(&b, &r.paths, &r.message, &author)
+    commit_paths(&b, &r.paths, &r.message, &bot())
         .unwrap()
         .unwrap();
+    (tmp, b)
+}
+
+/// Uncommitted changes to a non-generated tracked file also block the reset.
+#[test]
+fn reset_refused_when_work_tree_is_dirty() {
+    let (_tmp, b) = behind_moved_remote();
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
     write(&b.join("README.md"), "uncommitted\n");
     let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
         Err::<Regenerated, String>("must not be called".into())
@@ -505,19 +512,10 @@ fn reset_refused_when_work_tree_is_dirty() {
 /// A callback failure is reported as such.
 #[test]
 fn regenerate_error_is_reported() {
-    let (tmp, bare) = seeded_remote();
-    let a = clone(&bare, tmp.path(), "a");
-    let b = clone(&bare, tmp.path(), "b");
+    let (_tmp, b) = behind_moved_remote();
     let auth = PushAuth::none();
     let author = bot();
     let generated = [PathBuf::from("index.txt")];
-    write(&a.join("README.md"), "moved\n");
-    git(&a, &["commit", "-q", "-am", "move remote"]);
-    git(&a, &["push", "-q", "origin", "main"]);
-    let r = regenerate_union(&b, &["from-b"]);
-    commit_paths(&b, &r.paths, &r.message, &author)
-        .unwrap()
-        .unwrap();
     let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
         Err::<Regenerated, String>("listing images/x.yaml is invalid".into())
     })
