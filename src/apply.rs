@@ -30,7 +30,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         offline: args.offline || args.skip_verify,
         level: args.verify,
         check_drift: args.check_drift,
-        base_index: None,
+        base_rev: None,
     };
     let mut c = compute(&opts)?;
     if !c.has_errors() {

@@ -29,8 +29,9 @@ pub struct Options {
     pub level: VerifyLevel,
     /// Re-verify the newest released version of each image to detect drift.
     pub check_drift: bool,
-    /// Use this index as the recorded state instead of reading `index` (plan --base).
-    pub base_index: Option<(Index, String)>,
+    /// Take the recorded state from the index committed at this git revision instead of
+    /// reading the file (plan --base).
+    pub base_rev: Option<String>,
 }
 
 /// Result of a plan computation.
@@ -204,8 +205,11 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     let (cat, mut diags) = crate::load::load(&opts.catalogue);
     lap("catalogue loaded");
     let index_path = index_path(&cat, opts.index.as_deref());
-    let (prev, prev_text) = match &opts.base_index {
-        Some((idx, text)) => (idx.clone(), Some(text.clone())),
+    let (prev, prev_text) = match &opts.base_rev {
+        Some(rev) => {
+            let (idx, text) = index_at_rev(&opts.catalogue, &index_path, rev)?;
+            (idx, Some(text))
+        }
         None => read_prev(&index_path, &cat.root, &mut diags),
     };
     lap("index read");
@@ -474,18 +478,12 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
 
 /// The recorded state at a git revision: the index file as committed at `rev` (an empty
 /// index when it did not exist yet there).
-pub fn index_at_rev(
-    catalogue: &Path,
-    index_flag: Option<&Path>,
-    rev: &str,
-) -> anyhow::Result<(Index, String)> {
-    let (cat, _) = crate::load::load(catalogue);
-    let path = index_path(&cat, index_flag);
+pub fn index_at_rev(catalogue: &Path, path: &Path, rev: &str) -> anyhow::Result<(Index, String)> {
     // read_file_at wants the path relative to the catalogue directory.
     let rel = path
         .strip_prefix(catalogue)
         .map(Path::to_path_buf)
-        .unwrap_or(path.clone());
+        .unwrap_or(path.to_path_buf());
     match crate::git::read_file_at(catalogue, rev, &rel)? {
         Some(bytes) => {
             let text = String::from_utf8(bytes)
@@ -526,21 +524,13 @@ fn truncate_lines(text: &str, max: usize) -> String {
 
 /// `berth plan`.
 pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let base_index = match &args.base {
-        Some(rev) => Some(index_at_rev(
-            &args.cat.catalogue,
-            args.index.index.as_deref(),
-            rev,
-        )?),
-        None => None,
-    };
     let opts = Options {
         catalogue: args.cat.catalogue.clone(),
         index: args.index.index.clone(),
         offline: args.offline,
         level: args.verify,
         check_drift: args.check_drift,
-        base_index,
+        base_rev: args.base.clone(),
     };
     let c = compute(&opts)?;
     out.write_all(render(&c, args.format, args.offline).as_bytes())?;

@@ -82,7 +82,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         offline: true,
         check_drift: false,
         level: crate::cli::VerifyLevel::default(),
-        base_index: None,
+        base_rev: None,
     };
     let computed = crate::plan::compute(&opts)?;
     let failed = computed.has_errors();
