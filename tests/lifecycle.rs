@@ -84,17 +84,30 @@ fn summary(idx: &Index) -> String {
         .join("; ")
 }
 
+/// A catalogue holding just the step's listing.
+fn catalogue(s: &Step) -> Catalogue {
+    Catalogue {
+        root: PathBuf::from("/nonexistent"),
+        listings: vec![Source {
+            path: PathBuf::from("images/app.yaml"),
+            value: listing(s),
+        }],
+        ..Catalogue::default()
+    }
+}
+
+fn ctx(now: &str, commit: Option<&str>) -> Context {
+    Context {
+        now: now.into(),
+        commit: commit.map(str::to_string),
+        check_drift: false,
+    }
+}
+
 fn run_steps(name: &str, steps: Vec<Step>) -> Index {
     let mut prev = berth::index::empty();
     for (i, s) in steps.iter().enumerate() {
-        let cat = Catalogue {
-            root: PathBuf::from("/nonexistent"),
-            listings: vec![Source {
-                path: PathBuf::from("images/app.yaml"),
-                value: listing(s),
-            }],
-            ..Catalogue::default()
-        };
+        let cat = catalogue(s);
         let reference = format!("reg.example.com/team/app:{}", s.tag);
         let mut outcomes = BTreeMap::new();
         match s.reg {
@@ -118,12 +131,11 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
                 );
             }
         }
-        let ctx = Context {
-            now: format!("2026-11-{:02}T00:00:00Z", i + 1),
-            commit: Some(format!("c{i}")),
-            check_drift: false,
-        };
-        let r = reconcile(&cat, &prev, &outcomes, &ctx);
+        let context = ctx(
+            &format!("2026-11-{:02}T00:00:00Z", i + 1),
+            Some(&format!("c{i}")),
+        );
+        let r = reconcile(&cat, &prev, &outcomes, &context);
         let errors: Vec<Code> = r
             .diags
             .iter()
@@ -142,11 +154,7 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
             &cat,
             &r.index,
             &outcomes,
-            &Context {
-                now: "2030-01-01T00:00:00Z".into(),
-                commit: Some("later".into()),
-                check_drift: false,
-            },
+            &ctx("2030-01-01T00:00:00Z", Some("later")),
         );
         if s.want_error.is_none() {
             assert!(
@@ -402,16 +410,7 @@ fn removed_listing_delists_and_keeps_history() {
         ],
     );
     let cat = Catalogue::default();
-    let r = reconcile(
-        &cat,
-        &idx,
-        &BTreeMap::new(),
-        &Context {
-            now: "t".into(),
-            commit: None,
-            check_drift: false,
-        },
-    );
+    let r = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("t", None));
     assert_eq!(summary(&r.index), "1.0.0 delisted 1; 1.0.1 cancelled 2");
     assert_eq!(r.changes.len(), 2);
     assert!(r.index.images["app"].channels["1.latest"].deprecated);
@@ -424,46 +423,16 @@ fn verification_requests_only_for_changed_versions() {
         vec![step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa"))],
     );
     let s = step("1", "new", "released", "");
-    let cat = Catalogue {
-        listings: vec![Source {
-            path: "images/app.yaml".into(),
-            value: listing(&s),
-        }],
-        ..Catalogue::default()
-    };
-    let r = reconcile(
-        &cat,
-        &idx,
-        &BTreeMap::new(),
-        &Context {
-            now: "t".into(),
-            commit: None,
-            check_drift: false,
-        },
-    );
+    let cat = catalogue(&s);
+    let r = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("t", None));
     assert!(
         r.requests.is_empty(),
         "released and unchanged: no requests, got {:?}",
         r.requests
     );
     let s2 = step("2", "fix", "testing", "");
-    let cat2 = Catalogue {
-        listings: vec![Source {
-            path: "images/app.yaml".into(),
-            value: listing(&s2),
-        }],
-        ..Catalogue::default()
-    };
-    let r2 = reconcile(
-        &cat2,
-        &idx,
-        &BTreeMap::new(),
-        &Context {
-            now: "t".into(),
-            commit: None,
-            check_drift: false,
-        },
-    );
+    let cat2 = catalogue(&s2);
+    let r2 = reconcile(&cat2, &idx, &BTreeMap::new(), &ctx("t", None));
     assert_eq!(r2.requests.len(), 1);
     assert_eq!(r2.requests[0].reference, "reg.example.com/team/app:2");
     assert_eq!(r2.requests[0].version, "1.0.1");
