@@ -1,29 +1,31 @@
 //! berth: a GitOps reconciler for a container-image catalogue.
 //!
-//! Stages, each a module with typed hand-offs:
-//! load → validate → plan (lifecycle) → verify → promote → index → commit (git).
-//! `main.rs` only parses the command line and maps results to exit codes.
+//! The folders read as the pipeline, top to bottom; a module imports only modules below it
+//! (`tests/layers.rs` fails on an upward import or a cycle):
+//!
+//! | layer | modules | does |
+//! |---|---|---|
+//! | command | [`cli`] | parses arguments, calls a pipeline, renders, maps to an exit code |
+//! | report | [`report`] | renders pipeline results as text, markdown, JSON; JSON Schemas |
+//! | pipeline | [`pipeline`] | composes the stages: validate, plan, apply, manual promotion |
+//! | stages | [`verify`], [`promote`] | registry verification; promotion planning and copying |
+//! | | [`lifecycle`] | versions, statuses, channels, resolution of selectors |
+//! | | [`catalogue`] | loads and checks the catalogue files; edits listings in place; init |
+//! | | [`policy`] | compiles promotion policies: patterns, criteria, tag templates |
+//! | | [`registry`], [`index`], [`gitops`] | OCI distribution client; index.json; git |
+//! | model | [`model`] | typed files, spans, diagnostics, image references, time |
+//!
+//! `main.rs` only sets up logging and calls [`cli::run`].
 
-pub mod apply;
-pub mod channels;
+pub mod catalogue;
 pub mod cli;
-pub mod commands;
-pub mod credentials;
-pub mod diag;
-pub mod git;
+pub mod gitops;
 pub mod index;
-pub mod init;
 pub mod lifecycle;
-pub mod load;
-pub mod mark;
 pub mod model;
-pub mod plan;
+pub mod pipeline;
+pub mod policy;
 pub mod promote;
-pub mod reference;
 pub mod registry;
-pub mod resolve;
-pub mod schema;
-pub mod span;
-pub mod validate;
+pub mod report;
 pub mod verify;
-pub mod version;

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         .init();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let code = match berth::commands::run(&cli, &mut out) {
+    let code = match berth::cli::run(&cli, &mut out) {
         Ok(code) => code,
         // A closed pipe (`berth plan | head`) is the reader's choice, not an error.
         Err(e)

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use berth::cli::SchemaKind;
+use berth::report::schema::SchemaKind;
 use serde_json::Value;
 
 fn generate(n: usize, dir: &Path) {
@@ -50,7 +50,7 @@ fn generated_catalogue_loads_cleanly_and_its_index_matches_the_schema() {
     let dir = tmp.path().join("cat");
     generate(50, &dir);
 
-    let (cat, diags) = berth::load::load(&dir);
+    let (cat, diags) = berth::catalogue::load::load(&dir);
     let rendered: Vec<String> = diags.iter().map(|d| format!("{d:?}")).collect();
     assert!(rendered.is_empty(), "diagnostics:\n{}", rendered.join("\n"));
     assert_eq!(cat.listings.len(), 50);
@@ -68,7 +68,7 @@ fn generated_catalogue_loads_cleanly_and_its_index_matches_the_schema() {
     let text = std::fs::read_to_string(dir.join("index.json")).unwrap();
     let index: Value = serde_json::from_str(&text).unwrap();
     let schema: Value =
-        serde_json::from_str(&berth::schema::schema_json(SchemaKind::Index)).unwrap();
+        serde_json::from_str(&berth::report::schema::schema_json(SchemaKind::Index)).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&index)

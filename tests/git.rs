@@ -1,4 +1,4 @@
-//! Tests of `berth::git` against real repositories: fixtures are made with the `git` CLI in
+//! Tests of `berth::gitops` against real repositories: fixtures are made with the `git` CLI in
 //! temp dirs, remotes are real bare repositories (file paths, and `git daemon` on loopback
 //! where server-side hooks must run). Nothing is mocked.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth::git::{
+use berth::gitops::{
     Author, GitError, PushAuth, PushOutcome, PushRequest, Regenerated, commit_paths,
     current_branch, head_commit, push_with_retry, read_file_at,
 };

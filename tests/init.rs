@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use berth::init::{FILES, InitError, SCHEMA_DIR, SCHEMA_FILES, init};
+use berth::catalogue::init::{FILES, InitError, SCHEMA_DIR, SCHEMA_FILES, init};
 
 fn berth() -> snapbox::cmd::Command {
     snapbox::cmd::Command::new(snapbox::cmd::cargo_bin!("berth"))
@@ -26,9 +26,13 @@ fn creates_a_catalogue_that_loads_clean() {
             "{rel} not reported"
         );
     }
-    let (cat, diags) = berth::load::load(&dir);
+    let (cat, diags) = berth::catalogue::load::load(&dir);
     let diags = diags.into_sorted();
-    assert!(diags.is_empty(), "{}", berth::diag::render_text(&diags));
+    assert!(
+        diags.is_empty(),
+        "{}",
+        berth::model::diag::render_text(&diags)
+    );
     assert!(cat.config_path.is_some());
     assert_eq!(cat.listings.len(), 1);
     assert_eq!(cat.listings[0].value.code.value, "hello");
@@ -63,7 +67,7 @@ fn schemas_are_written_where_the_yaml_comments_point() {
     }
     // The schema files are exactly what `schema::write_all` produces.
     let reference = tempfile::tempdir().unwrap();
-    berth::schema::write_all(reference.path()).unwrap();
+    berth::report::schema::write_all(reference.path()).unwrap();
     for name in SCHEMA_FILES {
         let expected = std::fs::read_to_string(reference.path().join(name)).ok();
         let got = std::fs::read_to_string(dir.join(SCHEMA_DIR).join(name)).ok();
@@ -139,7 +143,7 @@ fn force_overwrites() {
         std::fs::read_to_string(dir.join("images/other.txt")).unwrap(),
         "untouched\n"
     );
-    let (_, diags) = berth::load::load(dir);
+    let (_, diags) = berth::catalogue::load::load(dir);
     assert!(diags.is_empty());
 }
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use berth::diag::Code;
+use berth::catalogue::load::{Catalogue, Source, parse_yaml};
 use berth::lifecycle::{Context, ImageFacts, VerifyOutcome, reconcile};
-use berth::load::{Catalogue, Source, parse_yaml};
+use berth::model::diag::Code;
 use berth::model::{Index, Listing};
 
 /// Registry answer for the listing's reference in a step.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use berth::mark::{Action, EditError, MarkError, Request, edit_text, mark};
+use berth::catalogue::mark::{Action, EditError, MarkError, Request, edit_text, mark};
 use berth::model::{
     ImageEntry, Index, Listing, QaStatus, ReleaseType, Status, VerificationEntry, VerifyState,
     VersionEntry,
@@ -365,7 +365,7 @@ fn run_case(c: &Case) {
     assert!(!again.changed, "{}: second run changed the text", c.name);
     assert_eq!(again.text, edit.text, "{}", c.name);
     // The mark reads back as intended.
-    let listing: Listing = berth::load::parse_yaml(&edit.text).unwrap();
+    let listing: Listing = berth::catalogue::load::parse_yaml(&edit.text).unwrap();
     let m = &listing.versions[&edit.key].value;
     assert_eq!(m.qa, edit.mark.qa, "{}", c.name);
     assert_eq!(m.reason, edit.mark.reason, "{}", c.name);
@@ -417,7 +417,7 @@ fn reasons_round_trip() {
         ] {
             let e = edit_text(&base, &v, Action::QaFailed, Some(r))
                 .unwrap_or_else(|err| panic!("{r:?}: {err}"));
-            let listing: Listing = berth::load::parse_yaml(&e.text).unwrap();
+            let listing: Listing = berth::catalogue::load::parse_yaml(&e.text).unwrap();
             assert_eq!(
                 listing.versions["1.0.1"].value.reason.as_deref(),
                 Some(r),
@@ -629,7 +629,7 @@ fn unknown_code_suggests_close_matches() {
     let req = Request::new("ci-bse@1.0.0", Action::Delist, None).unwrap();
     let err = mark(dir.path(), &req).unwrap_err();
     assert!(matches!(err, MarkError::UnknownCode { .. }), "{err}");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(berth::cli::mark::exit_code(&err), 1);
     assert!(
         err.to_string().contains("no listing has code `ci-bse`")
             && err.to_string().contains("did you mean `ci-base`?"),
@@ -647,7 +647,7 @@ fn unknown_version_in_the_index_is_refused() {
     let req = Request::new("ci-base@1.0.1", Action::QaFailed, Some("x")).unwrap();
     let err = mark(dir.path(), &req).unwrap_err();
     assert!(matches!(err, MarkError::UnknownVersion { .. }), "{err}");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(berth::cli::mark::exit_code(&err), 1);
     assert!(
         err.to_string().contains("ci-base has no version 1.0.1")
             && err.to_string().contains("known versions: 1.0.0"),
@@ -790,7 +790,7 @@ fn a_failed_read_back_leaves_the_file_alone() {
     std::fs::write(dir.path().join("images/base/ci-base.yaml"), text).unwrap();
     let req = Request::new("ci-base@1.0.0", Action::Delist, None).unwrap();
     let err = mark(dir.path(), &req).unwrap_err();
-    assert_eq!(err.exit_code(), 2, "{err}");
+    assert_eq!(berth::cli::mark::exit_code(&err), 2, "{err}");
     assert!(
         err.to_string()
             .starts_with("images/base/ci-base.yaml: internal error"),
@@ -801,7 +801,7 @@ fn a_failed_read_back_leaves_the_file_alone() {
 
 #[test]
 fn summary_stays_on_one_line() {
-    let m = berth::mark::Mark {
+    let m = berth::catalogue::mark::Mark {
         qa: Some(QaStatus::Failed),
         reason: Some("two\nlines\t\"quoted\"".to_string()),
         delisted: true,
@@ -818,7 +818,7 @@ fn duplicate_codes_are_refused() {
     std::fs::write(dir.path().join("images/ci-base.yaml"), LISTING).unwrap();
     let req = Request::new("ci-base@1.0.0", Action::Delist, None).unwrap();
     let err = mark(dir.path(), &req).unwrap_err();
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(berth::cli::mark::exit_code(&err), 1);
     assert!(
         err.to_string()
             .contains("images/base/ci-base.yaml, images/ci-base.yaml"),

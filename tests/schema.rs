@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use berth::cli::SchemaKind;
-use berth::schema::{ALL, file_name, schema_json};
+use berth::report::schema::SchemaKind;
+use berth::report::schema::{ALL, file_name, schema_json};
 use serde_json::Value;
 
 const REGENERATE: &str = "cargo run -- schema --out-dir schema";

@@ -56,7 +56,7 @@ impl Live {
         let limits = Limits::for_host(self.config.registries.get(host).map(|c| &c.value));
         let ep = Endpoint::new(host, limits, self.stats.clone()).map_err(err)?;
         let name = self.credentials.get(host).cloned().flatten();
-        let cred = crate::credentials::resolve(name.as_deref(), &self.config, host)
+        let cred = crate::registry::credentials::resolve(name.as_deref(), &self.config, host)
             .map_err(PromoteError::Registry)?;
         let c = client::Registry::new(ep, cred);
         self.clients

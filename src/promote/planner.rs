@@ -15,14 +15,14 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::diag::display_path;
-use crate::load::{Catalogue, Source};
+use crate::catalogue::load::{Catalogue, Source};
+use crate::model::diag::display_path;
+use crate::model::reference::{ImageRef, normalize_registry, normalize_repository};
 use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
-use crate::promote::criteria::{Criteria, Facts};
+use crate::policy::criteria::{Criteria, Facts};
+use crate::policy::pattern::RepoPattern;
+use crate::policy::template::{TagTemplate, TemplateInput};
 use crate::promote::engine::{CopyStats, PromoteError, Registry, Repo, Session};
-use crate::promote::pattern::RepoPattern;
-use crate::promote::template::{TagTemplate, TemplateInput};
-use crate::reference::{ImageRef, normalize_registry, normalize_repository};
 
 /// What a pending promotion will do at the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -95,11 +95,6 @@ impl Report {
     pub fn has_problems(&self) -> bool {
         !self.problems.is_empty()
     }
-}
-
-/// RFC 3339 UTC with seconds, the time format of index.json.
-pub fn time_string(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 struct Compiled {
@@ -366,7 +361,7 @@ pub async fn execute<R: Registry>(
     initiated_by: InitiatedBy,
     concurrency: usize,
 ) {
-    let when = time_string(&now);
+    let when = crate::model::time::format(&now);
     let pending = report.pending.clone();
     let results: Vec<(Pending, Result<(), PromoteError>)> =
         futures_util::stream::iter(pending.into_iter().map(|p| async move {
@@ -439,7 +434,8 @@ mod tests {
     fn cat(policies: &[&str]) -> Catalogue {
         let mut c = Catalogue::default();
         for (i, text) in policies.iter().enumerate() {
-            let value: Policy = crate::load::parse_yaml(text).unwrap_or_else(|e| panic!("{e:?}"));
+            let value: Policy =
+                crate::catalogue::load::parse_yaml(text).unwrap_or_else(|e| panic!("{e:?}"));
             c.policies.push(Source {
                 path: PathBuf::from(format!("policies/p{i}.yaml")),
                 value,

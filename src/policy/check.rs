@@ -1,23 +1,25 @@
 //! Policy diagnostics for tag templates.
 //!
-//! Input: the loaded catalogue. Output: one `E0205 InvalidTemplate` diagnostic per policy
+//! Input: one loaded policy and the catalogue root. Output: an `E0205 InvalidTemplate` diagnostic when the policy
 //! whose `target.tag` cannot be used (minijinja syntax errors, unknown filters, tests,
 //! functions or variables, invalid strftime formats, unknown MSR `%` codes), positioned at
 //! the offending character when it can be located in the file, else at the tag value.
 //! Regex, semver range and platform checks live in `validate.rs`.
 
-use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::load::Catalogue;
-use crate::promote::template::TagTemplate;
-use crate::span::{Pos, Sp};
+use crate::model::diag::{Code, Diagnostic, Diagnostics};
+use std::path::Path;
 
-/// Template checks of every policy.
-pub fn check_policies(cat: &Catalogue) -> Diagnostics {
+use crate::model::span::{Pos, Sp};
+use crate::model::{Policy, Source};
+use crate::policy::template::TagTemplate;
+
+/// Template check of one policy (read from `root`/`src.path`).
+pub fn check_policy(root: &Path, src: &Source<Policy>) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for src in &cat.policies {
+    {
         let tag = &src.value.target.value.tag;
         if let Err(e) = TagTemplate::parse(tag) {
-            let line_text = std::fs::read_to_string(cat.root.join(&src.path))
+            let line_text = std::fs::read_to_string(root.join(&src.path))
                 .ok()
                 .and_then(|t| {
                     t.lines()
@@ -72,6 +74,15 @@ fn locate(tag: &Sp<String>, line: Option<&str>, offset: Option<usize>) -> Pos {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Catalogue;
+
+    fn check_policies(cat: &Catalogue) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for p in &cat.policies {
+            d.extend(check_policy(&cat.root, p));
+        }
+        d
+    }
 
     fn catalogue(files: &[(&str, &str)]) -> (tempfile::TempDir, Catalogue) {
         let dir = tempfile::tempdir().unwrap();
@@ -80,7 +91,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         }
-        let (cat, diags) = crate::load::load(dir.path());
+        let (cat, diags) = crate::catalogue::load::load(dir.path());
         assert!(diags.is_empty(), "{:?}", diags.into_sorted());
         (dir, cat)
     }

@@ -27,19 +27,16 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
 
-use crate::cli::{EXIT_FINDINGS, EXIT_OK, Format, ValidateArgs};
-use crate::diag::{Code, Diagnostic, Diagnostics, display_path};
-use crate::load::{CONFIG_FILE, Catalogue, Source};
+use crate::catalogue::load::{CONFIG_FILE, Catalogue, Source};
+use crate::model::diag::{Code, Diagnostic, Diagnostics, display_path};
+use crate::model::reference::{self, ImageRef};
+use crate::model::span::{Pos, Sp};
 use crate::model::{Criterion, Index, Listing, Policy, QaStatus, Status, StringMatch};
-use crate::reference::{self, ImageRef};
-use crate::span::{Pos, Sp};
 
 static CODE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z_][A-Za-z0-9_-]{0,31}$").unwrap());
@@ -68,86 +65,10 @@ pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
     check_listings(cat, index, &mut d);
     check_policies(cat, &mut d);
     // Tag templates are checked by the promotion stage, which owns their language.
-    d.extend(crate::promote::check::check_policies(cat));
+    for p in &cat.policies {
+        d.extend(crate::policy::check::check_policy(&cat.root, p));
+    }
     d
-}
-
-/// `berth validate`: everything `apply` would refuse, without contacting a registry or
-/// writing: load, static checks, and an offline run of the lifecycle engine (declared
-/// versions, transitions, marks for unknown versions). Exit 1 when there are errors.
-pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let opts = crate::plan::Options {
-        catalogue: args.cat.catalogue.clone(),
-        index: args.index.index.clone(),
-        offline: true,
-        check_drift: false,
-        level: crate::cli::VerifyLevel::default(),
-        base_rev: None,
-    };
-    let computed = crate::plan::compute(&opts)?;
-    let failed = computed.has_errors();
-    let sorted = computed.diagnostics;
-    let text = match args.format {
-        Format::Text => crate::diag::render_text(&sorted),
-        Format::Json => render_json(&sorted)?,
-        Format::Markdown => render_markdown(&sorted),
-    };
-    out.write_all(text.as_bytes())?;
-    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
-}
-
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    diagnostics: &'a [Diagnostic],
-    errors: usize,
-    warnings: usize,
-}
-
-/// Canonical JSON: keys sorted (through `serde_json::Value`), pretty, trailing newline.
-fn render_json(diags: &[Diagnostic]) -> anyhow::Result<String> {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let report = JsonReport {
-        diagnostics: diags,
-        errors,
-        warnings: diags.len() - errors,
-    };
-    let value = serde_json::to_value(&report)?;
-    let mut s = serde_json::to_string_pretty(&value)?;
-    s.push('\n');
-    Ok(s)
-}
-
-/// A markdown list that fits a PR comment or `$GITHUB_STEP_SUMMARY`.
-fn render_markdown(diags: &[Diagnostic]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
-    let mut s = String::from("### berth validate\n\n");
-    if diags.is_empty() {
-        s.push_str("No problems found.\n");
-        return s;
-    }
-    s.push_str(&format!("{errors} error(s), {warnings} warning(s)\n\n"));
-    for d in diags {
-        let sev = if d.is_error() { "error" } else { "warning" };
-        s.push_str(&format!(
-            "- **{sev}** `{}` `{}:{}:{}`: {}\n",
-            d.code,
-            d.file,
-            d.line,
-            d.column,
-            md_escape(&d.message)
-        ));
-        if let Some(h) = &d.hint {
-            s.push_str(&format!("  - hint: {}\n", md_escape(h)));
-        }
-    }
-    s
-}
-
-/// Keep a message on its list item. Messages already wrap user values in code spans, where
-/// markdown escapes would show up literally, so nothing else is escaped.
-fn md_escape(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1283,7 +1204,7 @@ impl<'a> KeyLocator<'a> {
             .entry(file.to_path_buf())
             .or_insert_with(|| {
                 let text = std::fs::read_to_string(root.join(file)).ok()?;
-                crate::load::parse_yaml::<KeysOf>(&text).ok()
+                crate::catalogue::load::parse_yaml::<KeysOf>(&text).ok()
             })
             .as_ref()
     }
@@ -1331,7 +1252,7 @@ mod tests {
     };
 
     fn listing(yaml: &str) -> Listing {
-        crate::load::parse_yaml(yaml).expect("test listing parses")
+        crate::catalogue::load::parse_yaml(yaml).expect("test listing parses")
     }
 
     fn basic(code: &str, repo: &str, tag: &str, extra: &str) -> Listing {
@@ -1672,7 +1593,7 @@ mod tests {
     #[test]
     fn credentials_need_exactly_one_source() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg: crate::model::Config = crate::load::parse_yaml(
+        let cfg: crate::model::Config = crate::catalogue::load::parse_yaml(
             "credentials:\n  ok-env: { usernameEnv: U, passwordEnv: P }\n  ok-docker: { dockerConfig: true }\n  half: { usernameEnv: U }\n  both: { usernameEnv: U, passwordEnv: P, dockerConfig: true }\n  none: {}\n  badvar: { usernameEnv: U, passwordEnv: \"my secret\" }\n",
         )
         .unwrap();

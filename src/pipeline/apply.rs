@@ -7,92 +7,120 @@
 //! no commit); a rejected push fetches, regenerates on the new base and retries (bounded).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ApplyArgs, EXIT_FINDINGS, EXIT_OK};
-use crate::git::{Author, PushAuth, PushRequest, Regenerated};
-use crate::plan::{Computed, Options, compute, render};
+use crate::gitops::{Author, PushAuth, PushRequest, Regenerated};
+use crate::pipeline::plan::{Computed, Options, compute};
 
 /// Environment variables holding the push token, first non-empty wins.
 pub const TOKEN_VARS: &[&str] = &["BERTH_GIT_TOKEN", "GITHUB_TOKEN"];
 
-/// `berth apply`.
-pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    if args.offline && !args.skip_verify {
-        anyhow::bail!(
-            "--offline needs --skip-verify: apply records verification, and offline it can only record it as skipped"
-        );
-    }
-    let opts = Options {
-        catalogue: args.cat.catalogue.clone(),
-        index: args.index.index.clone(),
-        offline: args.offline || args.skip_verify,
-        level: args.verify,
-        check_drift: args.check_drift,
-        base_rev: None,
-    };
-    let mut c = compute(&opts)?;
+/// What `berth apply` was asked to do.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Catalogue, index and verification options (as for plan).
+    pub plan: Options,
+    /// Write the new index here instead of over the index it read.
+    pub out: Option<PathBuf>,
+    /// Commit the index.
+    pub commit: bool,
+    /// Push the commit (implies commit).
+    pub push: bool,
+    pub remote: String,
+    /// Branch to push (default: the current branch).
+    pub branch: Option<String>,
+    pub max_push_attempts: u32,
+}
+
+/// The steps of an apply, handed to the caller as they happen so that a report is shown even
+/// when a later step fails.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// The plan was computed (and its promotions executed). With errors nothing follows.
+    Planned(&'a Computed),
+    /// The index was written (`changed`) or already held these bytes.
+    Wrote { path: &'a Path, changed: bool },
+    /// A commit was made (`Some(id)`) or there was nothing to commit.
+    Committed {
+        id: Option<&'a str>,
+        message: &'a str,
+    },
+    /// The push ended: `Some` when a commit was pushed, `None` when the remote had this state.
+    Pushed {
+        outcome: &'a crate::gitops::PushOutcome,
+        remote: &'a str,
+        branch: &'a str,
+    },
+}
+
+/// How an apply ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The catalogue has errors: nothing was written.
+    Refused,
+    /// Written (and committed/pushed as asked); `promotion_problems` when a promotion failed
+    /// (those never hold back the index or its commit).
+    Done { promotion_problems: bool },
+}
+
+/// `berth apply`: compute, execute promotions, write the index atomically, commit and push.
+pub fn apply(
+    opts: &ApplyOptions,
+    step: &mut dyn FnMut(Step<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Applied> {
+    let popts = &opts.plan;
+    let mut c = compute(popts)?;
     if !c.has_errors() {
-        crate::promote::execute_planned(&mut c);
+        execute_promotions(&mut c);
     }
-    out.write_all(render(&c, args.format, opts.offline).as_bytes())?;
+    step(Step::Planned(&c))?;
     if c.has_errors() {
-        writeln!(out, "Nothing written: fix the errors above first.")?;
-        return Ok(EXIT_FINDINGS);
+        return Ok(Applied::Refused);
     }
-    let target = args.out.clone().unwrap_or_else(|| c.index_path.clone());
+    let target = opts.out.clone().unwrap_or_else(|| c.index_path.clone());
     let wrote = crate::index::write_atomic(&target, &c.next_text)?;
-    if wrote {
-        writeln!(out, "Wrote {}.", target.display())?;
-    } else {
-        writeln!(out, "{} unchanged.", target.display())?;
-    }
-    // Promotion problems are reported (exit 1) but never hold back the index or its commit.
-    let status = if c.promotions.has_problems() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
+    step(Step::Wrote {
+        path: &target,
+        changed: wrote,
+    })?;
+    let done = Applied::Done {
+        promotion_problems: c.promotions.has_problems(),
     };
-    if !(args.commit || args.push) {
-        return Ok(status);
+    if !(opts.commit || opts.push) {
+        return Ok(done);
     }
     let author = author(&c);
     let message = commit_message(&c);
-    let rel = vec![relative_to(&opts.catalogue, &c.index_path)];
-    match crate::git::commit_paths(&opts.catalogue, &rel, &message, &author)? {
-        Some(id) => writeln!(
-            out,
-            "Committed {}: {}",
-            &id[..12.min(id.len())],
-            first_line(&message)
-        )?,
-        None => writeln!(out, "Nothing to commit.")?,
+    let rel = vec![relative_to(&popts.catalogue, &c.index_path)];
+    let id = crate::gitops::commit_paths(&popts.catalogue, &rel, &message, &author)?;
+    step(Step::Committed {
+        id: id.as_deref(),
+        message: &message,
+    })?;
+    if !opts.push {
+        return Ok(done);
     }
-    if !args.push {
-        return Ok(status);
-    }
-    let branch = match &args.branch {
+    let branch = match &opts.branch {
         Some(b) => b.clone(),
-        None => crate::git::current_branch(&opts.catalogue)?.ok_or_else(|| {
+        None => crate::gitops::current_branch(&popts.catalogue)?.ok_or_else(|| {
             anyhow::anyhow!("HEAD is detached; pass --branch to say where to push")
         })?,
     };
     let auth = PushAuth::from_env(TOKEN_VARS);
     let req = PushRequest {
-        remote: &args.remote,
+        remote: &opts.remote,
         branch: &branch,
         auth: &auth,
-        max_attempts: args.max_push_attempts,
+        max_attempts: opts.max_push_attempts,
         author: &author,
         generated: &rel,
     };
     // On a rejected push the branch is reset to the new remote tip; recompute from there.
     let regenerate = |_: &Path| -> anyhow::Result<Regenerated> {
-        let mut again = compute(&opts)?;
+        let mut again = compute(popts)?;
         if !again.has_errors() {
             // Copies already made are found at the target and only recorded.
-            crate::promote::execute_planned(&mut again);
+            execute_promotions(&mut again);
         }
         if again.has_errors() {
             anyhow::bail!(
@@ -106,24 +134,23 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             message: commit_message(&again),
         })
     };
-    let outcome = crate::git::push_with_retry(&opts.catalogue, &req, regenerate)?;
-    if outcome.pushed {
-        writeln!(
-            out,
-            "Pushed {} to {}/{} (attempt {}).",
-            &outcome.commit[..12.min(outcome.commit.len())],
-            args.remote,
-            branch,
-            outcome.attempts
-        )?;
-    } else {
-        writeln!(out, "Nothing to push: the remote already has this state.")?;
-    }
-    Ok(status)
+    let outcome = crate::gitops::push_with_retry(&popts.catalogue, &req, regenerate)?;
+    step(Step::Pushed {
+        outcome: &outcome,
+        remote: &opts.remote,
+        branch: &branch,
+    })?;
+    Ok(done)
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
+/// Run the plan's pending promotions and record what was done in the next index.
+fn execute_promotions(c: &mut Computed) {
+    if c.promotions.pending.is_empty() {
+        return;
+    }
+    crate::promote::execute_planned(&c.catalogue, &mut c.promotions);
+    c.next.promotions.extend(c.promotions.done.iter().cloned());
+    c.next_text = crate::index::to_canonical_json(&c.next);
 }
 
 fn relative_to(root: &Path, p: &Path) -> PathBuf {
@@ -180,8 +207,8 @@ pub fn commit_message(c: &Computed) -> String {
         .commit
         .as_ref()
         .and_then(|m| m.message.clone())
-        .unwrap_or_else(|| crate::git::DEFAULT_MESSAGE_TEMPLATE.to_string());
-    let mut msg = crate::git::render_message(&template, &vars);
+        .unwrap_or_else(|| crate::gitops::DEFAULT_MESSAGE_TEMPLATE.to_string());
+    let mut msg = crate::gitops::render_message(&template, &vars);
     if !c.changes.is_empty() {
         msg.push_str("\n\n");
         for ch in &c.changes {

@@ -12,6 +12,10 @@
 //! error keeps its previous entry untouched while other images proceed; output ordering is
 //! deterministic (BTreeMap by code, versions ascending by semver).
 
+pub mod channels;
+pub mod resolve;
+pub mod version;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,16 +23,16 @@ use semver::Version;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::channels::{self, Audience};
-use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::load::{Catalogue, Source};
+use crate::catalogue::load::{Catalogue, Source};
+use crate::lifecycle::channels::Audience;
+use crate::lifecycle::version::VersionError;
+use crate::model::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::reference::ImageRef;
+use crate::model::span::Pos;
 use crate::model::{
     DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage,
     Status, VerificationEntry, VerifyState, VersionEntry,
 };
-use crate::reference::ImageRef;
-use crate::span::Pos;
-use crate::version::{self, VersionError};
 
 /// What pull verification found for one reference.
 #[derive(Clone, Debug, PartialEq)]

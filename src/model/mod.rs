@@ -7,6 +7,20 @@
 //! Invariants: YAML models reject unknown fields (`deny_unknown_fields`); fields that semantic
 //! checks must point at are wrapped in [`Sp`] to carry their line/column. Index types use
 //! `BTreeMap`/sorted `Vec` only, so serializing the same state always yields the same bytes.
+//!
+//! Submodules hold the other leaf types every layer shares: [`span`] (positions in YAML),
+//! [`diag`] (diagnostics), [`reference`] (OCI image references), [`time`] (the one clock and
+//! time format), [`fsutil`] (the one atomic file write).
+
+pub mod catalogue;
+pub mod diag;
+pub mod fsutil;
+pub mod reference;
+pub mod schema;
+pub mod span;
+pub mod time;
+
+pub use catalogue::{CONFIG_FILE, Catalogue, Source};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,7 +28,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::span::Sp;
+use crate::model::span::Sp;
 
 // ---------------------------------------------------------------------------------------------
 // berth.yaml

@@ -9,7 +9,7 @@
 //! Invariants:
 //! - Only the bytes of that one entry change (or the lines added for it): every other comment,
 //!   blank line, quoting style and key order stays byte-for-byte. The edit is plain text
-//!   surgery guided by the positions serde-saphyr reports for each entry ([`crate::span::Sp`])
+//!   surgery guided by the positions serde-saphyr reports for each entry ([`crate::model::span::Sp`])
 //!   and by indentation, because no YAML library round-trips comments.
 //! - Before anything is written the new text is parsed again and must read back as exactly the
 //!   old listing with the intended mark; otherwise nothing is written (internal error).
@@ -18,15 +18,13 @@
 //!   anchors, tags) are refused with a message, never guessed at.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
 
-use crate::cli::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, MarkArgs};
-use crate::load::{ParseError, parse_yaml};
+use crate::catalogue::load::{ParseError, parse_yaml};
+use crate::model::span::Sp;
 use crate::model::{Index, Listing, QaStatus, VersionMark};
-use crate::span::Sp;
 
 // ---------------------------------------------------------------------------------------------
 // Request and marks
@@ -68,17 +66,6 @@ impl Request {
             action,
             reason: reason.map(str::to_string),
         })
-    }
-
-    /// Build a request from the command line.
-    pub fn from_args(args: &MarkArgs) -> Result<Self, MarkError> {
-        let action = match (args.qa_failed, args.qa_passed, args.delist) {
-            (true, false, false) => Action::QaFailed,
-            (false, true, false) => Action::QaPassed,
-            (false, false, true) => Action::Delist,
-            _ => return Err(MarkError::Action),
-        };
-        Request::new(&args.target, action, args.reason.as_deref())
     }
 }
 
@@ -230,18 +217,19 @@ pub enum MarkError {
 }
 
 impl MarkError {
-    /// Exit status: findings about the catalogue are 1, usage and internal errors 2.
-    pub fn exit_code(&self) -> u8 {
+    /// A finding about the catalogue (unknown code or version, a listing berth cannot edit),
+    /// as opposed to a usage or internal error.
+    pub fn is_finding(&self) -> bool {
         match self {
             MarkError::UnknownCode { .. }
             | MarkError::AmbiguousCode { .. }
             | MarkError::UnknownVersion { .. }
-            | MarkError::Index { .. } => EXIT_FINDINGS,
+            | MarkError::Index { .. } => true,
             MarkError::Edit { source, .. } => match source {
-                EditError::Parse(_) | EditError::Layout(_) => EXIT_FINDINGS,
-                EditError::Verify(_) => EXIT_ERROR,
+                EditError::Parse(_) | EditError::Layout(_) => true,
+                EditError::Verify(_) => false,
             },
-            _ => EXIT_ERROR,
+            _ => false,
         }
     }
 }
@@ -278,31 +266,15 @@ impl Outcome {
                 self.code,
                 self.version,
                 self.mark.describe(),
-                crate::diag::display_path(&self.path)
+                crate::model::diag::display_path(&self.path)
             )
         }
     }
 }
 
-/// `berth mark`. Catalogue findings print to stderr and exit 1; usage errors exit 2.
-pub fn run(args: &MarkArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let req = Request::from_args(args)?;
-    match mark(&args.cat.catalogue, &req) {
-        Ok(outcome) => {
-            writeln!(out, "{}", outcome.summary())?;
-            Ok(EXIT_OK)
-        }
-        Err(e) if e.exit_code() == EXIT_FINDINGS => {
-            eprintln!("error: {e}");
-            Ok(EXIT_FINDINGS)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Find the listing, check the version against the index, edit and write the file.
 pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
-    let (cat, diags) = crate::load::load(root);
+    let (cat, diags) = crate::catalogue::load::load(root);
     let Some(source) = cat.listings.iter().find(|l| l.value.code.value == req.code) else {
         let codes: Vec<&str> = cat
             .listings
@@ -329,7 +301,7 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
         }
         return Err(MarkError::UnknownCode {
             code: req.code.clone(),
-            catalogue: crate::diag::display_path(&root.join("images")),
+            catalogue: crate::model::diag::display_path(&root.join("images")),
             hint,
         });
     };
@@ -338,7 +310,7 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
         .listings
         .iter()
         .filter(|l| l.value.code.value == req.code)
-        .map(|l| crate::diag::display_path(&l.path))
+        .map(|l| crate::model::diag::display_path(&l.path))
         .collect();
     if same.len() > 1 {
         return Err(MarkError::AmbiguousCode {
@@ -351,7 +323,7 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
 
     let rel = source.path.clone();
     let path = root.join(&rel);
-    let shown = crate::diag::display_path(&rel);
+    let shown = crate::model::diag::display_path(&rel);
     let io_err = |source| MarkError::Io {
         path: shown.clone(),
         source,
@@ -378,7 +350,7 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
 
 /// Refuse versions the index does not know. No index yet means nothing to check against.
 fn check_index(index_path: &Path, req: &Request) -> Result<(), MarkError> {
-    let shown = crate::diag::display_path(index_path);
+    let shown = crate::model::diag::display_path(index_path);
     let text = match std::fs::read_to_string(index_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -424,19 +396,10 @@ fn check_index(index_path: &Path, req: &Request) -> Result<(), MarkError> {
     })
 }
 
-/// Replace `path` with `bytes` through a temporary file in the same directory, keeping the
-/// permissions, so a crash never leaves a half-written listing.
+/// Replace `path` with `bytes` atomically, keeping its permissions, so a crash never leaves a
+/// half-written listing.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // Write through a symlink to its target rather than replacing the link.
-    let target = std::fs::canonicalize(path)?;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let perms = std::fs::metadata(&target)?.permissions();
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(&target).map_err(|e| e.error)?;
-    Ok(())
+    crate::model::fsutil::write_atomic(path, bytes).map(|_| ())
 }
 
 /// Codes within a small edit distance of `code` (or containing it), best first, at most 3.

@@ -104,7 +104,7 @@ fn keys_for(host: &str) -> Vec<String> {
         format!("https://{host}/v1/"),
         format!("https://{host}/v2/"),
     ];
-    if host == crate::reference::DOCKER_HUB {
+    if host == crate::model::reference::DOCKER_HUB {
         keys.insert(0, "https://index.docker.io/v1/".to_string());
         keys.push("index.docker.io".to_string());
         keys.push("registry-1.docker.io".to_string());

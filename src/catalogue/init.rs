@@ -12,15 +12,12 @@
 //! loads with zero diagnostics (tested). Nothing in the layout is a usual `.gitignore` target:
 //! everything created, `.berth/` included, is meant to be committed.
 
-use std::io::Write;
 use std::path::Path;
-
-use crate::cli::{EXIT_FINDINGS, EXIT_OK, InitArgs};
 
 /// Directory (relative to the catalogue root) that receives the JSON Schemas.
 pub const SCHEMA_DIR: &str = ".berth/schema";
 
-/// Schema files written by [`crate::schema::write_all`] into [`SCHEMA_DIR`].
+/// Schema files written by [`crate::model::schema::write_all`] into [`SCHEMA_DIR`].
 pub const SCHEMA_FILES: [&str; 4] = [
     "config.schema.json",
     "index.schema.json",
@@ -146,12 +143,12 @@ pub fn init(dir: &Path, force: bool) -> Result<Created, InitError> {
         .collect();
     if !existing.is_empty() && !force {
         return Err(InitError::Exists {
-            dir: crate::diag::display_path(dir),
+            dir: crate::model::diag::display_path(dir),
             files: existing,
         });
     }
     let io = |path: &Path| {
-        let path = crate::diag::display_path(path);
+        let path = crate::model::diag::display_path(path);
         move |source| InitError::Io { path, source }
     };
     for (rel, text) in FILES {
@@ -163,7 +160,7 @@ pub fn init(dir: &Path, force: bool) -> Result<Created, InitError> {
     }
     let schema_dir = dir.join(SCHEMA_DIR);
     std::fs::create_dir_all(&schema_dir).map_err(io(&schema_dir))?;
-    crate::schema::write_all(&schema_dir).map_err(io(&schema_dir))?;
+    crate::model::schema::write_all(&schema_dir).map_err(io(&schema_dir))?;
 
     let mut out = Created::default();
     for rel in all_paths() {
@@ -178,34 +175,4 @@ pub fn init(dir: &Path, force: bool) -> Result<Created, InitError> {
         }
     }
     Ok(out)
-}
-
-/// `berth init`. Refusing to overwrite prints to stderr and exits 1.
-pub fn run(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    match init(&args.dir, args.force) {
-        Ok(c) => {
-            writeln!(
-                out,
-                "initialised a berth catalogue in {}",
-                crate::diag::display_path(&args.dir)
-            )?;
-            for p in &c.created {
-                writeln!(out, "  created {p}")?;
-            }
-            for p in &c.overwritten {
-                writeln!(out, "  overwrote {p}")?;
-            }
-            writeln!(
-                out,
-                "next: edit images/hello.yaml, run `berth validate` and `berth plan --offline`, \
-                 then commit everything, .berth/ included"
-            )?;
-            Ok(EXIT_OK)
-        }
-        Err(e @ InitError::Exists { .. }) => {
-            eprintln!("error: {e}");
-            Ok(EXIT_FINDINGS)
-        }
-        Err(e) => Err(e.into()),
-    }
 }

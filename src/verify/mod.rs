@@ -16,10 +16,9 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use tokio::sync::OnceCell;
 
-use crate::cli::VerifyLevel;
 use crate::lifecycle::{ImageFacts, VerifyOutcome, VerifyRequest};
 use crate::model::Config;
-use crate::reference::ImageRef;
+use crate::model::reference::ImageRef;
 use crate::registry::{Endpoint, Limits, ManifestKind, Registry, RegistryError, Stats};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +35,24 @@ pub struct VerifyStats {
     pub retries: u64,
 }
 
-impl VerifyLevel {
+/// How deep verification goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Level {
+    /// Resolve tag → digest, read manifests and config.
+    Manifest,
+    /// Also HEAD every referenced blob (default).
+    #[default]
+    Blobs,
+    /// Download every blob and check its digest.
+    Full,
+}
+
+impl Level {
     pub fn as_str(self) -> &'static str {
         match self {
-            VerifyLevel::Manifest => "manifest",
-            VerifyLevel::Blobs => "blobs",
-            VerifyLevel::Full => "full",
+            Level::Manifest => "manifest",
+            Level::Blobs => "blobs",
+            Level::Full => "full",
         }
     }
 }
@@ -56,7 +67,7 @@ type BlobCell = OnceCell<Result<u64, RegistryError>>;
 pub fn verify_all(
     requests: &[VerifyRequest],
     offline: bool,
-    level: VerifyLevel,
+    level: Level,
     config: &Config,
 ) -> Result<(BTreeMap<String, VerifyOutcome>, VerifyStats), VerifyError> {
     // The first request of a reference decides its credential (requests are sorted).
@@ -104,8 +115,11 @@ pub fn verify_all(
                         ep
                     }
                 };
-                let cred =
-                    crate::credentials::resolve(req.credential.as_deref(), config, &r.registry)?;
+                let cred = crate::registry::credentials::resolve(
+                    req.credential.as_deref(),
+                    config,
+                    &r.registry,
+                )?;
                 Ok((Registry::new(ep, cred), Arc::new(Memo::default())))
             })
             .clone();
@@ -196,7 +210,7 @@ impl Memo {
 pub async fn verify_one(
     reg: &Registry,
     r: &ImageRef,
-    level: VerifyLevel,
+    level: Level,
 ) -> Result<ImageFacts, RegistryError> {
     verify_with(reg, &Memo::default(), r, level).await
 }
@@ -205,7 +219,7 @@ async fn verify_with(
     reg: &Registry,
     memo: &Memo,
     r: &ImageRef,
-    level: VerifyLevel,
+    level: Level,
 ) -> Result<ImageFacts, RegistryError> {
     let repo = r.repository.as_str();
     let top = reg.resolve(repo, &r.tag).await?;
@@ -290,8 +304,8 @@ async fn verify_with(
         }
     }
     match level {
-        VerifyLevel::Manifest => {}
-        VerifyLevel::Blobs => {
+        Level::Manifest => {}
+        Level::Blobs => {
             let checks =
                 blobs
                     .iter()
@@ -309,7 +323,7 @@ async fn verify_with(
                     });
             first_error(join_all(checks).await)?;
         }
-        VerifyLevel::Full => {
+        Level::Full => {
             let checks = blobs.iter().map(|(d, want)| async move {
                 let have = memo.blob(reg, repo, d, true).await?;
                 if have != *want {

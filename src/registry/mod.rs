@@ -25,6 +25,8 @@
 //! - Secrets ([`Secret`]) are never formatted: `Debug` prints `***`, errors carry only status
 //!   codes, registry error codes and URLs (which never contain credentials).
 
+pub mod credentials;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -286,7 +288,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn new(host: &str, limits: Limits, stats: Arc<Stats>) -> Result<Arc<Self>, RegistryError> {
-        if !crate::reference::valid_registry(host) {
+        if !crate::model::reference::valid_registry(host) {
             return Err(RegistryError::InvalidHost(host.to_string()));
         }
         install_crypto_provider();
@@ -302,7 +304,7 @@ impl Endpoint {
                 attempts: 0,
             })?;
         // Docker Hub serves the API from registry-1.docker.io.
-        let api_host = if host == crate::reference::DOCKER_HUB {
+        let api_host = if host == crate::model::reference::DOCKER_HUB {
             "registry-1.docker.io"
         } else {
             host

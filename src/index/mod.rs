@@ -5,7 +5,6 @@
 //! bytes; writes are atomic (temp file in the same directory, fsync, rename) and skipped when
 //! the bytes are unchanged, so a no-op run leaves the file (and its mtime) untouched.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -128,52 +127,13 @@ fn sorted(v: &Value) -> Value {
     }
 }
 
-/// Write `text` to `path` atomically. Returns `false` when the file already had these bytes.
+/// Write `text` to `path` atomically ([`crate::model::fsutil::write_atomic`]). Returns
+/// `false` when the file already had these bytes.
 pub fn write_atomic(path: &Path, text: &str) -> Result<bool, IndexError> {
-    let shown = path.display().to_string();
-    let werr = |source| IndexError::Write {
-        path: shown.clone(),
+    crate::model::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| IndexError::Write {
+        path: path.display().to_string(),
         source,
-    };
-    if let Ok(existing) = std::fs::read(path)
-        && existing == text.as_bytes()
-    {
-        return Ok(false);
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(werr)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".berth-index-")
-        .tempfile_in(dir)
-        .map_err(werr)?;
-    tmp.write_all(text.as_bytes()).map_err(werr)?;
-    // Temp files are created private (0600); the index is read by pipelines, so it keeps the
-    // mode of the file it replaces, or gets the usual 0644.
-    let perms = match std::fs::metadata(path) {
-        Ok(m) => m.permissions(),
-        Err(_) => default_permissions(),
-    };
-    tmp.as_file().set_permissions(perms).map_err(werr)?;
-    tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(true)
-}
-
-#[cfg(unix)]
-fn default_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o644)
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> std::fs::Permissions {
-    tempfile::tempfile()
-        .and_then(|f| f.metadata())
-        .map(|m| m.permissions())
-        .expect("temp file")
+    })
 }
 
 #[cfg(test)]
@@ -267,10 +227,10 @@ mod tests {
             direct,
             canonical_string(&serde_json::to_value(&idx).unwrap())
         );
-        let demo = parse(include_str!("../fixtures/demo/index.json"), "demo").unwrap();
+        let demo = parse(include_str!("../../fixtures/demo/index.json"), "demo").unwrap();
         assert_eq!(
             to_canonical_json(&demo),
-            include_str!("../fixtures/demo/index.json")
+            include_str!("../../fixtures/demo/index.json")
         );
     }
 

@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use minijinja::value::{Object, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
-use crate::promote::criteria::parse_semver;
-use crate::reference::valid_tag;
+use crate::model::reference::valid_tag;
+use crate::policy::criteria::parse_semver;
 
 /// Variables a minijinja tag template may use.
 pub const VARIABLES: &[&str] = &[
@@ -249,10 +249,6 @@ fn jinja_error(e: &minijinja::Error, src: &str) -> TemplateError {
     }
 }
 
-fn time_str(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 fn context(input: &TemplateInput<'_>) -> Value {
     let version = parse_semver(input.tag)
         .map(|v| Value::from_object(VersionValue(v)))
@@ -273,7 +269,10 @@ fn context(input: &TemplateInput<'_>) -> Value {
         "created",
         input.created.map(Value::from).unwrap_or(Value::UNDEFINED),
     );
-    ctx.insert("promoted_at", Value::from(time_str(&input.promoted_at)));
+    ctx.insert(
+        "promoted_at",
+        Value::from(crate::model::time::format(&input.promoted_at)),
+    );
     Value::from_pairs(ctx)
 }
 

@@ -1,4 +1,4 @@
-//! `berth resolve CODE@SELECTOR [--project P]`: selector → pinned pull reference.
+//! Resolution of `CODE@SELECTOR` (`berth resolve`): selector → pinned pull reference.
 //!
 //! Input: the index (read-only) and a selector: an exact version (`1.2.0`), `M.latest` or
 //! `latest`. Output: the pull reference (`host/repo@sha256:…`; the tag reference only when
@@ -7,11 +7,8 @@
 //! versions (channels via `testingChannels`). Exact pins of delisted or QA-failed versions
 //! still resolve — reproducing an old build must keep working — with a warning on stderr.
 
-use std::io::Write;
-
 use serde::Serialize;
 
-use crate::cli::{EXIT_FINDINGS, EXIT_OK, ResolveArgs};
 use crate::model::{ImageEntry, Index, QaStatus, Status};
 
 /// Why a selector did not resolve.
@@ -166,39 +163,12 @@ fn channel_hint(img: &ImageEntry, debug: bool) -> String {
     }
 }
 
-/// `berth resolve`.
-pub fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let (cat, _) = crate::load::load(&args.cat.catalogue);
-    let path = crate::plan::index_path(&cat, args.index.index.as_deref());
-    let Some((index, _)) = crate::index::read(&path)? else {
-        anyhow::bail!("no index at {}; run `berth apply` first", path.display());
-    };
-    match resolve(&index, &args.target, args.project.as_deref()) {
-        Ok(r) => {
-            for w in &r.warnings {
-                tracing::warn!("{w}");
-            }
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
-            } else {
-                writeln!(out, "{}", r.pull)?;
-            }
-            Ok(EXIT_OK)
-        }
-        Err(ResolveError::Syntax(s)) => anyhow::bail!(ResolveError::Syntax(s)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(EXIT_FINDINGS)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn demo() -> Index {
-        let text = include_str!("../fixtures/demo/index.json");
+        let text = include_str!("../../fixtures/demo/index.json");
         crate::index::parse(text, "index.json").unwrap()
     }
 

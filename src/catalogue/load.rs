@@ -11,46 +11,15 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use walkdir::WalkDir;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, display_path};
+use crate::model::diag::{Code, Diagnostic, Diagnostics, display_path};
+use crate::model::span::Pos;
 use crate::model::{Config, Listing, Policy};
-use crate::span::Pos;
 
 /// Largest YAML file berth reads. A listing is a few hundred bytes; anything near this is
 /// either a mistake or an attack.
 pub const MAX_YAML_BYTES: u64 = 1024 * 1024;
 
-/// A parsed file with its path relative to the catalogue root.
-#[derive(Clone, Debug)]
-pub struct Source<T> {
-    pub path: PathBuf,
-    pub value: T,
-}
-
-/// Everything read from a catalogue directory.
-#[derive(Clone, Debug, Default)]
-pub struct Catalogue {
-    pub root: PathBuf,
-    pub config: Config,
-    /// `Some` when `berth.yaml` exists.
-    pub config_path: Option<PathBuf>,
-    pub listings: Vec<Source<Listing>>,
-    pub policies: Vec<Source<Policy>>,
-}
-
-impl Catalogue {
-    /// Index path from `berth.yaml` (or `index.json`), relative to the root.
-    pub fn index_path(&self) -> PathBuf {
-        self.root.join(
-            self.config
-                .index
-                .as_ref()
-                .map(|s| s.value.as_str())
-                .unwrap_or("index.json"),
-        )
-    }
-}
-
-pub const CONFIG_FILE: &str = "berth.yaml";
+pub use crate::model::catalogue::{CONFIG_FILE, Catalogue, Source};
 
 /// Read `root`; diagnostics describe every file that could not be used.
 pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
@@ -69,7 +38,7 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     for path in yaml_files(&root.join("images"), root, &mut diags) {
         if let Some(value) = read_yaml::<Listing>(root, &path, &mut diags) {
             cat.listings.push(Source {
-                path: crate::diag::rel(root, &path),
+                path: crate::model::diag::rel(root, &path),
                 value,
             });
         }
@@ -77,7 +46,7 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     for path in yaml_files(&root.join("policies"), root, &mut diags) {
         if let Some(value) = read_yaml::<Policy>(root, &path, &mut diags) {
             cat.policies.push(Source {
-                path: crate::diag::rel(root, &path),
+                path: crate::model::diag::rel(root, &path),
                 value,
             });
         }
@@ -107,7 +76,7 @@ fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> 
             Err(err) => {
                 let p = err
                     .path()
-                    .map(|p| crate::diag::rel(root, p))
+                    .map(|p| crate::model::diag::rel(root, p))
                     .unwrap_or_default();
                 diags.push(Diagnostic::error(
                     Code::Io,
@@ -127,7 +96,7 @@ pub fn read_yaml<T: DeserializeOwned>(
     path: &Path,
     diags: &mut Diagnostics,
 ) -> Option<T> {
-    let rel = crate::diag::rel(root, path);
+    let rel = crate::model::diag::rel(root, path);
     let text = read_text(path, &rel, diags)?;
     match parse_yaml::<T>(&text) {
         Ok(v) => Some(v),

@@ -1,0 +1,14 @@
+//! Stage: the catalogue files — load them, check them, edit them, create them.
+//!
+//! - [`load`]: a catalogue directory → [`crate::model::Catalogue`] + diagnostics for files
+//!   that cannot be read or parsed (bounded YAML, sorted walk).
+//! - [`validate`]: static checks of a loaded catalogue (every problem at once, with spans).
+//! - [`mark`]: `berth mark`'s in-place, comment-preserving edit of one listing.
+//! - [`init`]: the starter catalogue of `berth init`.
+//!
+//! Input: a directory. Output: typed models and diagnostics; only `mark` and `init` write.
+
+pub mod init;
+pub mod load;
+pub mod mark;
+pub mod validate;

@@ -1,0 +1,141 @@
+//! The command layer: one file per command, each `Args` (clap derive) → a call into
+//! [`crate::pipeline`] (or a stage) → a rendering from [`crate::report`] → an exit code.
+//!
+//! Nothing below this module sees a CLI type: flags are mapped here into the library's own
+//! option types ([`crate::report::Format`], [`crate::verify::Level`], …). Reports go to
+//! `out` (stdout); logs and errors go to stderr.
+
+pub mod apply;
+pub mod init;
+pub mod mark;
+pub mod plan;
+pub mod promote;
+pub mod resolve;
+pub mod schema;
+pub mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: findings (invalid catalogue, failed resolution, …).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage or internal error (clap also uses 2 for usage errors).
+pub const EXIT_ERROR: u8 = 2;
+/// Exit status: `plan --detailed-exitcode` found pending changes.
+pub const EXIT_CHANGES: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "GitOps reconciler for a container-image catalogue"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CatalogueArgs {
+    /// Catalogue directory.
+    #[arg(long, default_value = ".", global = true)]
+    pub catalogue: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct IndexArgs {
+    /// Index file (default: `index` from berth.yaml, else index.json in the catalogue).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+}
+
+/// `--format` of the reporting commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+impl From<Format> for crate::report::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => crate::report::Format::Text,
+            Format::Markdown => crate::report::Format::Markdown,
+            Format::Json => crate::report::Format::Json,
+        }
+    }
+}
+
+/// `--verify`: how deep verification goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum VerifyLevel {
+    /// Resolve tag → digest, read manifests and config.
+    Manifest,
+    /// Also HEAD every referenced blob (default).
+    #[default]
+    Blobs,
+    /// Download every blob and check its digest.
+    Full,
+}
+
+impl From<VerifyLevel> for crate::verify::Level {
+    fn from(l: VerifyLevel) -> Self {
+        match l {
+            VerifyLevel::Manifest => crate::verify::Level::Manifest,
+            VerifyLevel::Blobs => crate::verify::Level::Blobs,
+            VerifyLevel::Full => crate::verify::Level::Full,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the catalogue locally and report every problem at once.
+    Validate(validate::ValidateArgs),
+    /// Show what `apply` would do.
+    Plan(plan::PlanArgs),
+    /// Verify, compute versions, write index.json (and commit/push).
+    Apply(apply::ApplyArgs),
+    /// Resolve CODE@SELECTOR (`1.2.0`, `1.latest`, `latest`) to a pinned pull reference.
+    Resolve(resolve::ResolveArgs),
+    /// Mark a version: QA failed/passed or delisted (edits the listing in place).
+    Mark(mark::MarkArgs),
+    /// Promote an image manually.
+    Promote(promote::PromoteArgs),
+    /// Print the JSON Schemas (or write them to a directory).
+    Schema(schema::SchemaArgs),
+    /// Create a new catalogue skeleton.
+    Init(init::InitArgs),
+}
+
+pub use apply::ApplyArgs;
+pub use init::InitArgs;
+pub use mark::MarkArgs;
+pub use plan::PlanArgs;
+pub use promote::PromoteArgs;
+pub use resolve::ResolveArgs;
+pub use schema::{SchemaArgs, SchemaKind};
+pub use validate::ValidateArgs;
+
+/// Run a parsed command line. `Err` means an internal or usage error (exit 2).
+pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Validate(a) => validate::run(a, out),
+        Command::Plan(a) => plan::run(a, out),
+        Command::Apply(a) => apply::run(a, out),
+        Command::Resolve(a) => resolve::run(a, out),
+        Command::Mark(a) => mark::run(a, out),
+        Command::Schema(a) => schema::run(a, out),
+        Command::Init(a) => init::run(a, out),
+        Command::Promote(a) => promote::run(a, out),
+    }
+}

@@ -1,0 +1,115 @@
+//! The promotions section of the plan report (text and markdown).
+//!
+//! Input: a promotion [`Report`]. Output: lines for `berth plan`/`apply`; empty when the
+//! catalogue has no policies.
+
+use crate::promote::{Action, Report};
+
+fn short(d: &str) -> &str {
+    d.get(..19).unwrap_or(d)
+}
+
+/// Plan/apply text lines for promotions (empty when there are no policies).
+pub fn render_text(r: &Report) -> String {
+    let mut s = String::new();
+    if let Some(why) = &r.skipped {
+        s.push_str(&format!("Promotions: {why}\n"));
+        return s;
+    }
+    if r.pending.is_empty() && r.problems.is_empty() && r.done.is_empty() {
+        if r.already_promoted + r.not_matching > 0 {
+            s.push_str(&format!(
+                "Promotions: none pending ({} already promoted, {} not matching)\n",
+                r.already_promoted, r.not_matching
+            ));
+        }
+        return s;
+    }
+    s.push_str(&format!(
+        "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching)\n",
+        r.pending.len(),
+        r.done.len(),
+        r.problems.len(),
+        r.already_promoted,
+        r.not_matching
+    ));
+    for p in &r.pending {
+        let done = r
+            .done
+            .iter()
+            .any(|d| d.target == p.target && d.source_digest == p.source_digest);
+        s.push_str(&format!(
+            "  {} {} ({}) -> {} [{}{}]\n",
+            p.policy.as_deref().unwrap_or("manual"),
+            p.source,
+            short(&p.source_digest),
+            p.target,
+            action_word(p.action),
+            if done { ", done" } else { "" }
+        ));
+    }
+    for p in &r.problems {
+        s.push_str(&format!(
+            "  error: {}{}: {}\n",
+            p.policy.as_deref().unwrap_or("manual"),
+            p.source
+                .as_deref()
+                .map(|x| format!(" {x}"))
+                .unwrap_or_default(),
+            p.message
+        ));
+    }
+    if r.done.iter().any(|_| true) {
+        s.push_str(&format!(
+            "  copy: {} manifest(s) pushed, {} blob(s) mounted, {} copied ({} bytes), {} already there\n",
+            r.copy.manifests_pushed, r.copy.blobs_mounted, r.copy.blobs_copied, r.copy.bytes_copied, r.copy.blobs_present
+        ));
+    }
+    s
+}
+
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Copy => "copy",
+        Action::Overwrite => "overwrite",
+        Action::Present => "already at target",
+    }
+}
+
+/// Markdown section for promotions (PR comment / step summary).
+pub fn render_markdown(r: &Report) -> String {
+    let mut s = String::new();
+    if let Some(why) = &r.skipped {
+        s.push_str(&format!("\n**Promotions:** {why}\n"));
+        return s;
+    }
+    if r.pending.is_empty() && r.problems.is_empty() {
+        if r.already_promoted + r.not_matching > 0 {
+            s.push_str(&format!(
+                "\n**Promotions:** none pending ({} already promoted, {} not matching)\n",
+                r.already_promoted, r.not_matching
+            ));
+        }
+        return s;
+    }
+    s.push_str("\n**Promotions**\n\n| Policy | Source | Digest | Target | Action |\n|---|---|---|---|---|\n");
+    for p in &r.pending {
+        s.push_str(&format!(
+            "| {} | `{}` | `{}` | `{}` | {} |\n",
+            p.policy.as_deref().unwrap_or("manual"),
+            p.source,
+            short(&p.source_digest),
+            p.target,
+            action_word(p.action)
+        ));
+    }
+    for p in &r.problems {
+        s.push_str(&format!(
+            "| {} | `{}` | | | error: {} |\n",
+            p.policy.as_deref().unwrap_or("manual"),
+            p.source.as_deref().unwrap_or(""),
+            p.message.replace('|', "\\|")
+        ));
+    }
+    s
+}
