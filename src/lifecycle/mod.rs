@@ -23,7 +23,7 @@ use semver::Version;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::catalogue::load::{Catalogue, Source};
+use crate::model::{Catalogue, Source};
 use crate::lifecycle::channels::Audience;
 use crate::lifecycle::version::VersionError;
 use crate::model::diag::{Code, Diagnostic, Diagnostics};

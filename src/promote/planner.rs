@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::catalogue::load::{Catalogue, Source};
+use crate::model::{Catalogue, Source};
 use crate::model::diag::display_path;
 use crate::model::reference::{ImageRef, normalize_registry, normalize_repository};
 use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
