@@ -25,11 +25,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(cli.color.enabled(std::io::stderr().is_terminal()))
         .init();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let code = match berth::cli::run(&cli, &mut out) {
+    let code = match berth::cli::run(&cli, std::io::stdout().is_terminal(), &mut out) {
         Ok(code) => code,
         // A closed pipe (`berth plan | head`) is the reader's choice, not an error.
         Err(e)

@@ -13,7 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # - apache2-utils (htpasswd), openssl (token issuer keys): registry auth tests
 # - skopeo, curl: seeding and cross-checking images
 # - git, jq: GitOps and GitHub Action tests; libssl-dev + pkg-config: git2's https transport
-APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config)
+# - bsdutils (`script`): a pseudo-terminal for the colour tests (tests/color.rs)
+APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -27,7 +27,8 @@ fn validate_json(dir: &Path) -> (u8, serde_json::Value) {
         format: Format::Json,
     };
     let mut out = Vec::new();
-    let code = berth::cli::validate::run(&args, &mut out).expect("validate runs");
+    let code = berth::cli::validate::run(&args, &berth::cli::Ui::default(), &mut out)
+        .expect("validate runs");
     let json = serde_json::from_slice(&out).expect("validate prints JSON");
     (code, json)
 }

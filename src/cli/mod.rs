@@ -40,6 +40,39 @@ pub struct Cli {
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// When to colour output: `auto` colours a terminal unless `NO_COLOR` is set.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour a stream that is (`is_terminal`) or is not a terminal? `auto` follows the
+    /// terminal and the `NO_COLOR` convention (set and non-empty: no colour).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// How the report on stdout is presented (from the global flags and the terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ui {
+    /// Diagnostics with source snippets and colours (a terminal, or `--color always`).
+    pub color: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -127,9 +160,13 @@ pub use schema::{SchemaArgs, SchemaKind};
 pub use validate::ValidateArgs;
 
 /// Run a parsed command line. `Err` means an internal or usage error (exit 2).
-pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
+/// `stdout_is_terminal` decides `--color auto`.
+pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let ui = Ui {
+        color: cli.color.enabled(stdout_is_terminal),
+    };
     match &cli.command {
-        Command::Validate(a) => validate::run(a, out),
+        Command::Validate(a) => validate::run(a, &ui, out),
         Command::Plan(a) => plan::run(a, out),
         Command::Apply(a) => apply::run(a, out),
         Command::Resolve(a) => resolve::run(a, out),

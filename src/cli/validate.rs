@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, Format, IndexArgs};
+use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, Format, IndexArgs, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -18,11 +18,17 @@ pub struct ValidateArgs {
     pub format: Format,
 }
 
-/// `berth validate`.
-pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+/// `berth validate`. Text on a terminal (or with `--color always`) shows each finding with
+/// its source line and a caret; elsewhere one stable line per finding.
+pub fn run(args: &ValidateArgs, ui: &Ui, out: &mut dyn Write) -> anyhow::Result<u8> {
     let diags =
         crate::pipeline::validate::validate(args.cat.catalogue.clone(), args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
-    out.write_all(crate::report::diagnostics::render(&diags, args.format.into())?.as_bytes())?;
+    let text = if args.format == Format::Text && ui.color {
+        crate::report::snippets::render(&diags, &args.cat.catalogue, true)
+    } else {
+        crate::report::diagnostics::render(&diags, args.format.into())?
+    };
+    out.write_all(text.as_bytes())?;
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod plan;
 pub mod promotions;
 pub mod schema;
+pub mod snippets;
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
