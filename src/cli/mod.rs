@@ -6,6 +6,7 @@
 //! `out` (stdout); logs and errors go to stderr.
 
 pub mod apply;
+pub mod docs;
 pub mod init;
 pub mod mark;
 pub mod plan;
@@ -148,6 +149,10 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Create a new catalogue skeleton.
     Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(docs::CompletionsArgs),
+    /// Print berth's man page, or write one page per command into a directory.
+    Man(docs::ManArgs),
 }
 
 pub use apply::ApplyArgs;
@@ -174,5 +179,7 @@ pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::
         Command::Schema(a) => schema::run(a, out),
         Command::Init(a) => init::run(a, out),
         Command::Promote(a) => promote::run(a, out),
+        Command::Completions(a) => docs::completions(a, out),
+        Command::Man(a) => docs::man(a, out),
     }
 }
