@@ -336,10 +336,10 @@ fn simulate(sim: Sim<'_>) -> Run {
             github: &github,
             steps: &steps_out,
         };
-        if let Some(cond) = step["if"].as_str() {
-            if !condition(cond, &ctx) {
-                continue;
-            }
+        if let Some(cond) = step["if"].as_str()
+            && !condition(cond, &ctx)
+        {
+            continue;
         }
         let script = step["run"].as_str().expect("only run: steps");
         assert_eq!(step["shell"], "bash", "steps use bash");

@@ -407,29 +407,29 @@ fn check_listings(cat: &Catalogue, index: Option<&Index>, d: &mut Diagnostics) {
         }
 
         let name_key = l.name.value.trim().to_lowercase();
-        if !name_key.is_empty() {
-            if let Some(first) = earlier(
+        if !name_key.is_empty()
+            && let Some(first) = earlier(
                 &mut names,
                 name_key,
                 Seen {
                     file,
                     pos: l.name.pos,
                 },
-            ) {
-                d.push(
-                    Diagnostic::error(
-                        Code::DuplicateName,
-                        file,
-                        l.name.pos,
-                        format!(
-                            "name `{}` is already used by {} (names are compared case-insensitively)",
-                            l.name.value,
-                            at(first.pos, first.file)
-                        ),
-                    )
-                    .with_hint("names must be unique across the catalogue"),
-                );
-            }
+            )
+        {
+            d.push(
+                Diagnostic::error(
+                    Code::DuplicateName,
+                    file,
+                    l.name.pos,
+                    format!(
+                        "name `{}` is already used by {} (names are compared case-insensitively)",
+                        l.name.value,
+                        at(first.pos, first.file)
+                    ),
+                )
+                .with_hint("names must be unique across the catalogue"),
+            );
         }
 
         let r = ImageRef::of_spec(&l.image);

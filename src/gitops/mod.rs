@@ -490,10 +490,10 @@ fn commit_in(ctx: &Ctx, paths: &[PathBuf], message: &str, author: &Author) -> Re
     let tree_id = mem
         .write_tree_to(repo)
         .map_err(|e| git_err("write tree", e))?;
-    if let Some(p) = &parent {
-        if p.tree_id() == tree_id {
-            return Ok(None);
-        }
+    if let Some(p) = &parent
+        && p.tree_id() == tree_id
+    {
+        return Ok(None);
     }
     let tree = repo
         .find_tree(tree_id)
@@ -568,10 +568,10 @@ fn callbacks<'a>(auth: &'a PushAuth, calls: &'a std::cell::Cell<u32>) -> RemoteC
                 scrub(url, &auth.secrets())
             )));
         }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(token) = &auth.token {
-                return Cred::userpass_plaintext(&auth.token_username, token);
-            }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+            && let Some(token) = &auth.token
+        {
+            return Cred::userpass_plaintext(&auth.token_username, token);
         }
         let user = user_from_url.unwrap_or("git");
         if allowed.contains(CredentialType::SSH_KEY) {
