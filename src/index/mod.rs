@@ -5,6 +5,8 @@
 //! bytes; writes are atomic (temp file in the same directory, fsync, rename) and skipped when
 //! the bytes are unchanged, so a no-op run leaves the file (and its mtime) untouched.
 
+pub mod source;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};

@@ -1,29 +1,54 @@
-//! `berth resolve`: read the recorded index and resolve a selector against it.
+//! `berth resolve`: read the recorded index from a file, standard input or a URL, and resolve
+//! one or more selectors against it.
 //!
-//! Input: catalogue directory (for the index path in berth.yaml), an optional index path, the
-//! selector and the asking project. Output: the [`Resolved`] reference or why not.
+//! Input: catalogue directory (only when no index is given: berth.yaml names the index), the
+//! `--index` argument, the selectors and the asking project. Output: one result per selector,
+//! in the order asked. A malformed selector or an unreadable index is an error for the whole
+//! call; a selector that does not resolve is a result.
 
 use std::path::Path;
 
+use crate::index::source::{FetchOptions, Source};
 use crate::lifecycle::resolve::{ResolveError, Resolved, resolve as resolve_in};
 
-/// Read the index and resolve `target`. `Err` when there is no readable index or the selector
-/// is malformed (usage errors); `Ok(Err(_))` when the index has no such version.
+/// What `berth resolve` read and found.
+#[derive(Debug)]
+pub struct Resolution {
+    /// Where the index came from (a path, "standard input", a URL).
+    pub index_name: String,
+    /// A URL's cached copy was confirmed unchanged (304) rather than downloaded.
+    pub from_cache: bool,
+    /// One entry per selector, in the order given.
+    pub results: Vec<(String, Result<Resolved, ResolveError>)>,
+}
+
+/// Read the index and resolve every selector in `targets`.
 pub fn resolve(
     catalogue: &Path,
-    index: Option<&Path>,
-    target: &str,
+    index: Option<&str>,
+    targets: &[String],
     project: Option<&str>,
-) -> anyhow::Result<Result<Resolved, ResolveError>> {
-    let (cat, _) = crate::catalogue::load::load(catalogue);
-    let path = index
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cat.index_path());
-    let Some((index, _)) = crate::index::read(&path)? else {
-        anyhow::bail!("no index at {}; run `berth apply` first", path.display());
+    fetch: &FetchOptions,
+) -> anyhow::Result<Resolution> {
+    let source = match index {
+        Some(arg) => Source::parse(arg),
+        None => {
+            let (cat, _) = crate::catalogue::load::load(catalogue);
+            Source::File(cat.index_path())
+        }
     };
-    match resolve_in(&index, target, project) {
-        Err(ResolveError::Syntax(s)) => anyhow::bail!(ResolveError::Syntax(s)),
-        other => Ok(other),
+    let fetched = crate::index::source::read(&source, fetch)?;
+    let index = crate::index::parse(&fetched.text, &fetched.name)?;
+    let mut results = Vec::new();
+    for t in targets {
+        match resolve_in(&index, t, project) {
+            Err(ResolveError::Syntax(s)) => anyhow::bail!(ResolveError::Syntax(s)),
+            r => results.push((t.clone(), r)),
+        }
     }
+    Ok(Resolution {
+        index_name: fetched.name,
+        from_cache: fetched.from_cache,
+        results,
+    })
 }
