@@ -1,31 +1,11 @@
 //! `berth apply` end to end on a copy of fixtures/demo: writes, is idempotent byte for byte,
 //! refuses to write anything when the catalogue has errors.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
+mod support;
 
-fn demo_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let cat = tmp.path().join("demo");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
-        &cat,
-    );
-    (tmp, cat)
-}
+use support::{demo_copy, text};
 
 fn berth(args: &[&str], now: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -33,14 +13,6 @@ fn berth(args: &[&str], now: &str) -> Output {
         .env("BERTH_NOW", now)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

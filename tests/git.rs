@@ -9,53 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use berth::gitops::{
     Author, GitError, PushAuth, PushOutcome, PushRequest, Regenerated, commit_paths,
     current_branch, head_commit, push_with_retry, read_file_at,
 };
-
-const GIT_HINT: &str = "the `git` CLI is required by these tests: apt-get install git";
-
-/// Run `git` in `dir` with an isolated configuration; panics with stderr on failure.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Fixture",
-            "-c",
-            "user.email=fixture@example.com",
-        ])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run git ({e}); {GIT_HINT}"));
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn write(path: &Path, content: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
+use support::{GIT_HINT, clone, git, read, write};
 
 fn bot() -> Author {
     Author::new("berth-bot", "berth-bot@example.com")
@@ -78,11 +38,6 @@ fn seeded_remote() -> (tempfile::TempDir, PathBuf) {
     git(&seed, &["commit", "-q", "-m", "seed"]);
     git(&seed, &["push", "-q", "origin", "main"]);
     (tmp, bare)
-}
-
-fn clone(bare: &Path, parent: &Path, name: &str) -> PathBuf {
-    git(parent, &["clone", "-q", bare.to_str().unwrap(), name]);
-    parent.join(name)
 }
 
 /// The generator under test: index.txt = sorted union of the entries already in the work

@@ -4,23 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git is installed (apt-get install git)");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
+mod support;
+
+use support::{clone, copy_dir, fixture, git, text};
 
 fn berth(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -32,27 +18,6 @@ fn berth(dir: &Path, args: &[&str]) -> Output {
         .env_remove("GITHUB_TOKEN")
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
@@ -69,10 +34,7 @@ fn setup(tmp: &Path) -> (PathBuf, PathBuf) {
     let work = tmp.join("work");
     git(tmp, &["clone", "-q", remote.to_str().unwrap(), "work"]);
     git(&work, &["checkout", "-q", "-b", "main"]);
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
-        &work,
-    );
+    copy_dir(&fixture("demo"), &work);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "catalogue"]);
     git(&work, &["push", "-q", "-u", "origin", "main"]);
@@ -82,11 +44,6 @@ fn setup(tmp: &Path) -> (PathBuf, PathBuf) {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     (remote, work)
-}
-
-fn clone(tmp: &Path, remote: &Path, name: &str) -> PathBuf {
-    git(tmp, &["clone", "-q", remote.to_str().unwrap(), name]);
-    tmp.join(name)
 }
 
 fn remote_index(remote: &Path) -> serde_json::Value {
@@ -218,7 +175,7 @@ fn pr_plan_merge_apply_push_resolve() {
     assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
 
     // Pipelines resolve from the pushed result.
-    let fresh = clone(tmp.path(), &remote, "reader");
+    let fresh = clone(&remote, tmp.path(), "reader");
     let o = berth(
         &fresh,
         &["resolve", "node-build@latest", "--project", "web-debug"],
@@ -239,7 +196,7 @@ fn racing_appliers_lose_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (remote, work) = setup(tmp.path());
     // Merge job 1 starts on a commit that changes python-lint...
-    let a = clone(tmp.path(), &remote, "a");
+    let a = clone(&remote, tmp.path(), "a");
     edit(
         &a.join("images/python-lint.yaml"),
         "tag: \"2026.10.2\"\nrelease:\n  type: fix\n  stage: released",
@@ -248,7 +205,7 @@ fn racing_appliers_lose_nothing() {
     git(&a, &["commit", "-q", "-am", "python-lint 2026.11.1"]);
     git(&a, &["push", "-q", "origin", "main"]);
     // ...and merge job 2 on the next merge, which changes go-toolchain.
-    let b = clone(tmp.path(), &remote, "b");
+    let b = clone(&remote, tmp.path(), "b");
     edit(
         &b.join("images/go-toolchain.yaml"),
         "tag: \"1.23.3-1\"",
