@@ -21,6 +21,48 @@ pub const MAX_YAML_BYTES: u64 = 1024 * 1024;
 
 pub use crate::model::catalogue::{CONFIG_FILE, Catalogue, Source};
 
+/// Why a path is not a berth catalogue. Every command that takes `--catalogue` refuses such a
+/// path before reading anything (exit 2), so a mistyped path never passes CI; only `berth
+/// init` starts from one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotACatalogue {
+    #[error("not a berth catalogue: `{}` does not exist ({EXPECTED})", display_path(.0))]
+    Missing(PathBuf),
+    #[error("not a berth catalogue: `{}` is not a directory ({EXPECTED})", display_path(.0))]
+    NotADirectory(PathBuf),
+    #[error("not a berth catalogue: `{}` cannot be read: {}", display_path(.0), .1)]
+    Unreadable(PathBuf, String),
+    #[error(
+        "not a berth catalogue: `{}` has neither berth.yaml nor images/ ({EXPECTED}; `berth init` creates one)",
+        display_path(.0)
+    )]
+    Neither(PathBuf),
+}
+
+const EXPECTED: &str = "expected a directory with berth.yaml or images/";
+
+/// Check that `root` is a catalogue: a directory holding `berth.yaml` or `images/`. A
+/// symlinked `berth.yaml` or `images` still counts here, so that [`load`] reports the link
+/// (E0008) instead of the directory being called "not a catalogue".
+pub fn check_root(root: &Path) -> Result<(), NotACatalogue> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(NotACatalogue::NotADirectory(root.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(NotACatalogue::Missing(root.to_path_buf()));
+        }
+        Err(e) => return Err(NotACatalogue::Unreadable(root.to_path_buf(), e.to_string())),
+    }
+    let config = std::fs::symlink_metadata(root.join(CONFIG_FILE)).is_ok();
+    let images = std::fs::symlink_metadata(root.join("images"))
+        .is_ok_and(|m| m.is_dir() || m.file_type().is_symlink());
+    if config || images {
+        Ok(())
+    } else {
+        Err(NotACatalogue::Neither(root.to_path_buf()))
+    }
+}
+
 /// Read `root`; diagnostics describe every file that could not be used.
 pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     let mut diags = Diagnostics::new();

@@ -26,7 +26,7 @@ pub struct ResolveArgs {
 /// `berth resolve`.
 pub fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let resolved = crate::pipeline::resolve::resolve(
-        &args.cat.catalogue,
+        args.cat.root()?,
         args.index.index.as_deref(),
         &args.target,
         args.project.as_deref(),

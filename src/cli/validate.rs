@@ -20,8 +20,8 @@ pub struct ValidateArgs {
 
 /// `berth validate`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let diags =
-        crate::pipeline::validate::validate(args.cat.catalogue.clone(), args.index.index.clone())?;
+    let root = args.cat.root()?.to_path_buf();
+    let diags = crate::pipeline::validate::validate(root, args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
     out.write_all(crate::report::diagnostics::render(&diags, args.format.into())?.as_bytes())?;
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
