@@ -4,7 +4,9 @@
 //! relative path) plus [`Diagnostics`] for every file that could not be read or parsed.
 //! Invariants: files are visited in sorted path order (deterministic reports); a file that
 //! fails to parse is left out of the catalogue and reported, never half-read; YAML input is
-//! bounded (size, nodes, aliases) so hostile files are refused, not expanded.
+//! bounded (size, nodes, aliases) so hostile files are refused, not expanded; a symlinked
+//! berth.yaml, listing, policy or directory of them is an error (E0008), never followed or
+//! skipped. [`check_root`] refuses a path that is not a catalogue at all.
 
 use std::path::{Path, PathBuf};
 
@@ -71,13 +73,15 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
         ..Catalogue::default()
     };
     let config_path = root.join(CONFIG_FILE);
-    if config_path.is_file() {
+    if is_symlink(&config_path) {
+        diags.push(symlink_error(root, &config_path, "berth.yaml"));
+    } else if config_path.is_file() {
         if let Some(cfg) = read_yaml::<Config>(root, &config_path, &mut diags) {
             cat.config = cfg;
         }
         cat.config_path = Some(PathBuf::from(CONFIG_FILE));
     }
-    for path in yaml_files(&root.join("images"), root, &mut diags) {
+    for path in yaml_files(&root.join("images"), root, "listing", &mut diags) {
         if let Some(value) = read_yaml::<Listing>(root, &path, &mut diags) {
             cat.listings.push(Source {
                 path: crate::model::diag::rel(root, &path),
@@ -85,7 +89,7 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
             });
         }
     }
-    for path in yaml_files(&root.join("policies"), root, &mut diags) {
+    for path in yaml_files(&root.join("policies"), root, "policy", &mut diags) {
         if let Some(value) = read_yaml::<Policy>(root, &path, &mut diags) {
             cat.policies.push(Source {
                 path: crate::model::diag::rel(root, &path),
@@ -96,8 +100,38 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     (cat, diags)
 }
 
-/// `*.yaml`/`*.yml` below `dir`, sorted, hidden entries skipped.
-fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A symlink where berth reads files: an error, never followed and never skipped silently
+/// (git shows reviewers the link, not what it points to; a linked directory's files would not
+/// be read at all).
+fn symlink_error(root: &Path, path: &Path, what: &str) -> Diagnostic {
+    let target = std::fs::read_link(path)
+        .map(|t| display_path(&t))
+        .unwrap_or_default();
+    let what = if path.is_dir() {
+        format!("directory of {what} files")
+    } else {
+        what.to_string()
+    };
+    Diagnostic::error(
+        Code::Symlink,
+        crate::model::diag::rel(root, path),
+        Pos::UNKNOWN,
+        format!("{what} is a symlink (to `{target}`); berth never follows symlinks in a catalogue"),
+    )
+    .with_hint("replace the link with what it points to: git shows reviewers the link, not the content berth would read")
+}
+
+/// `*.yaml`/`*.yml` below `dir`, sorted, hidden entries skipped; every symlink below it (and
+/// `dir` itself being one) is reported as a [`Code::Symlink`] error, not followed.
+fn yaml_files(dir: &Path, root: &Path, what: &str, diags: &mut Diagnostics) -> Vec<PathBuf> {
+    if is_symlink(dir) {
+        diags.push(symlink_error(root, dir, what));
+        return Vec::new();
+    }
     if !dir.is_dir() {
         return Vec::new();
     }
@@ -108,6 +142,7 @@ fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> 
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
+            Ok(e) if e.path_is_symlink() => diags.push(symlink_error(root, e.path(), what)),
             Ok(e) if e.file_type().is_file() => {
                 let p = e.path();
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
