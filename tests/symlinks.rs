@@ -11,6 +11,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A diagnostic as (code, file, line, message).
+type Diag = (String, String, u64, String);
+
 fn listing(code: &str, extra: &str) -> String {
     format!(
         "code: {code}\nname: {code} image\nsummary: s\npublisher: p\nimage:\n  repository: acme/{code}\n  tag: \"1.0\"\n{extra}release:\n  type: new\n  stage: testing\n"
@@ -59,7 +62,7 @@ impl Fixture {
             .unwrap()
     }
     /// `validate --format json`: (exit code, [(code, file, line, message)]).
-    fn validate(&self) -> (Option<i32>, Vec<(String, String, u64, String)>) {
+    fn validate(&self) -> (Option<i32>, Vec<Diag>) {
         let o = self.berth(&["validate", "--format", "json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
@@ -96,7 +99,7 @@ impl Fixture {
     }
 }
 
-fn d(code: &str, file: &str, line: u64, message: &str) -> (String, String, u64, String) {
+fn d(code: &str, file: &str, line: u64, message: &str) -> Diag {
     (code.into(), file.into(), line, message.into())
 }
 
