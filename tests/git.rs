@@ -653,11 +653,11 @@ fn token_never_in_error_of_unreachable_https_push() {
     assert!(!shown.contains(URL_SECRET), "{shown}");
 }
 
-/// An http server that always answers 401: the token is really offered (as
-/// `x-access-token:<token>` Basic auth), the callback does not loop forever, and the error
-/// names neither the token nor its base64 form.
+/// An http server that always answers 401: the token is never offered to a plain-http remote
+/// (the error says it was withheld), the callback does not loop forever, and the error names
+/// neither the token nor its base64 form. (Over https it is offered: tests/secrets_tls.rs.)
 #[test]
-fn token_is_sent_but_never_shown_when_rejected() {
+fn token_is_withheld_from_plain_http_and_never_shown() {
     let (tmp, bare) = seeded_remote();
     let a = clone(&bare, tmp.path(), "a");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -723,8 +723,8 @@ fn token_is_sent_but_never_shown_when_rejected() {
         base64(format!("x-access-token:{TOKEN}").as_bytes())
     );
     assert!(
-        auths.contains(&expected),
-        "the token was not offered as Basic auth; server saw {auths:?}"
+        !auths.contains(&expected),
+        "the token was sent to a plain-http remote; server saw {auths:?}"
     );
     assert!(
         auths.len() <= 5,
@@ -732,6 +732,7 @@ fn token_is_sent_but_never_shown_when_rejected() {
         auths.len()
     );
     let shown = format!("{err} / {err:?}");
+    assert!(shown.contains("the git token was withheld"), "{shown}");
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!shown.contains(URL_SECRET), "{shown}");
     assert!(

@@ -4,7 +4,9 @@
 //! relative path) plus [`Diagnostics`] for every file that could not be read or parsed.
 //! Invariants: files are visited in sorted path order (deterministic reports); a file that
 //! fails to parse is left out of the catalogue and reported, never half-read; YAML input is
-//! bounded (size, nodes, aliases) so hostile files are refused, not expanded.
+//! bounded (size, nodes, aliases) so hostile files are refused, not expanded; a symlinked
+//! berth.yaml, listing, policy or directory of them is an error (E0008), never followed or
+//! skipped. [`check_root`] refuses a path that is not a catalogue at all.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,48 @@ pub const MAX_YAML_BYTES: u64 = 1024 * 1024;
 
 pub use crate::model::catalogue::{CONFIG_FILE, Catalogue, Source};
 
+/// Why a path is not a berth catalogue. Every command that takes `--catalogue` refuses such a
+/// path before reading anything (exit 2), so a mistyped path never passes CI; only `berth
+/// init` starts from one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotACatalogue {
+    #[error("not a berth catalogue: `{}` does not exist ({EXPECTED})", display_path(.0))]
+    Missing(PathBuf),
+    #[error("not a berth catalogue: `{}` is not a directory ({EXPECTED})", display_path(.0))]
+    NotADirectory(PathBuf),
+    #[error("not a berth catalogue: `{}` cannot be read: {}", display_path(.0), .1)]
+    Unreadable(PathBuf, String),
+    #[error(
+        "not a berth catalogue: `{}` has neither berth.yaml nor images/ ({EXPECTED}; `berth init` creates one)",
+        display_path(.0)
+    )]
+    Neither(PathBuf),
+}
+
+const EXPECTED: &str = "expected a directory with berth.yaml or images/";
+
+/// Check that `root` is a catalogue: a directory holding `berth.yaml` or `images/`. A
+/// symlinked `berth.yaml` or `images` still counts here, so that [`load`] reports the link
+/// (E0008) instead of the directory being called "not a catalogue".
+pub fn check_root(root: &Path) -> Result<(), NotACatalogue> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(NotACatalogue::NotADirectory(root.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(NotACatalogue::Missing(root.to_path_buf()));
+        }
+        Err(e) => return Err(NotACatalogue::Unreadable(root.to_path_buf(), e.to_string())),
+    }
+    let config = std::fs::symlink_metadata(root.join(CONFIG_FILE)).is_ok();
+    let images = std::fs::symlink_metadata(root.join("images"))
+        .is_ok_and(|m| m.is_dir() || m.file_type().is_symlink());
+    if config || images {
+        Ok(())
+    } else {
+        Err(NotACatalogue::Neither(root.to_path_buf()))
+    }
+}
+
 /// Read `root`; diagnostics describe every file that could not be used.
 pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     let mut diags = Diagnostics::new();
@@ -29,13 +73,15 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
         ..Catalogue::default()
     };
     let config_path = root.join(CONFIG_FILE);
-    if config_path.is_file() {
+    if is_symlink(&config_path) {
+        diags.push(symlink_error(root, &config_path, "berth.yaml"));
+    } else if config_path.is_file() {
         if let Some(cfg) = read_yaml::<Config>(root, &config_path, &mut diags) {
             cat.config = cfg;
         }
         cat.config_path = Some(PathBuf::from(CONFIG_FILE));
     }
-    for path in yaml_files(&root.join("images"), root, &mut diags) {
+    for path in yaml_files(&root.join("images"), root, "listing", &mut diags) {
         if let Some(value) = read_yaml::<Listing>(root, &path, &mut diags) {
             cat.listings.push(Source {
                 path: crate::model::diag::rel(root, &path),
@@ -43,7 +89,7 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
             });
         }
     }
-    for path in yaml_files(&root.join("policies"), root, &mut diags) {
+    for path in yaml_files(&root.join("policies"), root, "policy", &mut diags) {
         if let Some(value) = read_yaml::<Policy>(root, &path, &mut diags) {
             cat.policies.push(Source {
                 path: crate::model::diag::rel(root, &path),
@@ -54,8 +100,38 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     (cat, diags)
 }
 
-/// `*.yaml`/`*.yml` below `dir`, sorted, hidden entries skipped.
-fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A symlink where berth reads files: an error, never followed and never skipped silently
+/// (git shows reviewers the link, not what it points to; a linked directory's files would not
+/// be read at all).
+fn symlink_error(root: &Path, path: &Path, what: &str) -> Diagnostic {
+    let target = std::fs::read_link(path)
+        .map(|t| display_path(&t))
+        .unwrap_or_default();
+    let what = if path.is_dir() {
+        format!("directory of {what} files")
+    } else {
+        what.to_string()
+    };
+    Diagnostic::error(
+        Code::Symlink,
+        crate::model::diag::rel(root, path),
+        Pos::UNKNOWN,
+        format!("{what} is a symlink (to `{target}`); berth never follows symlinks in a catalogue"),
+    )
+    .with_hint("replace the link with what it points to: git shows reviewers the link, not the content berth would read")
+}
+
+/// `*.yaml`/`*.yml` below `dir`, sorted, hidden entries skipped; every symlink below it (and
+/// `dir` itself being one) is reported as a [`Code::Symlink`] error, not followed.
+fn yaml_files(dir: &Path, root: &Path, what: &str, diags: &mut Diagnostics) -> Vec<PathBuf> {
+    if is_symlink(dir) {
+        diags.push(symlink_error(root, dir, what));
+        return Vec::new();
+    }
     if !dir.is_dir() {
         return Vec::new();
     }
@@ -66,6 +142,7 @@ fn yaml_files(dir: &Path, root: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> 
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
+            Ok(e) if e.path_is_symlink() => diags.push(symlink_error(root, e.path(), what)),
             Ok(e) if e.file_type().is_file() => {
                 let p = e.path();
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {

@@ -6,7 +6,7 @@
 //!
 //! Invariants and choices:
 //! - [`check`] is a pure function of its inputs except for the Dockerfile checks, which look at
-//!   the catalogue directory (existence, symlink escapes). It never stops at the first error.
+//!   the catalogue directory (existence, symlinks, escapes). It never stops at the first error.
 //! - Every cross-file rule (duplicate code, name, reference, policy name) is a single pass with a
 //!   hash map keyed by the normalised value, so the run is linear in the catalogue size; regexes
 //!   are compiled once (`LazyLock`).
@@ -655,11 +655,22 @@ fn check_listing_fields(
                             file,
                             df.pos,
                             format!(
-                                "dockerfile `{}` is a symlink to a file outside the catalogue",
+                                "dockerfile `{}` lies outside the catalogue (through a symlinked directory)",
                                 df.value
                             ),
                         )
                         .with_hint("copy the Dockerfile into the catalogue repository"),
+                    );
+                }
+                DockerfileState::Symlink => {
+                    d.push(
+                        Diagnostic::error(
+                            Code::Symlink,
+                            file,
+                            df.pos,
+                            format!("dockerfile `{}` is a symlink", display_path(&rel)),
+                        )
+                        .with_hint("replace the link with the Dockerfile itself: git shows reviewers the link, not the content"),
                     );
                 }
                 DockerfileState::Inside => {}
@@ -1123,8 +1134,10 @@ struct KeyLocator<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DockerfileState {
     Inside,
-    /// Exists, but resolves (through a symlink) outside the catalogue.
+    /// Exists, but resolves (through a symlinked directory) outside the catalogue.
     Outside,
+    /// Is a symlink itself (an error wherever it points, dangling included).
+    Symlink,
     /// Missing, dangling, or not a regular file.
     Missing,
 }
@@ -1147,9 +1160,9 @@ impl<'a> KeyLocator<'a> {
             .as_deref()
     }
 
-    /// Where a lexically normalised Dockerfile path leads. One `lstat` per distinct path; a
-    /// full `canonicalize` only for symlinks, plus one per distinct parent directory (cached),
-    /// because a symlinked directory can lead outside as well.
+    /// Where a lexically normalised Dockerfile path leads. One `lstat` per distinct path (a
+    /// symlink is an error wherever it points), plus one `canonicalize` per distinct parent
+    /// directory (cached), because a symlinked directory can lead outside.
     fn dockerfile(&mut self, rel: &Path) -> DockerfileState {
         if let Some(state) = self.dockerfiles.get(rel) {
             return *state;
@@ -1157,10 +1170,7 @@ impl<'a> KeyLocator<'a> {
         let full = self.root.join(rel);
         let state = match std::fs::symlink_metadata(&full) {
             Err(_) => DockerfileState::Missing,
-            Ok(m) if m.file_type().is_symlink() => match full.canonicalize() {
-                Ok(target) if target.is_file() => self.inside(&target),
-                _ => DockerfileState::Missing,
-            },
+            Ok(m) if m.file_type().is_symlink() => DockerfileState::Symlink,
             Ok(m) if m.is_file() => {
                 let parent = full.parent().unwrap_or(self.root).to_path_buf();
                 let canonical_parent = self
@@ -1405,7 +1415,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn dockerfile_symlink_out_of_the_catalogue_is_an_escape() {
+    fn dockerfile_symlinks_are_errors_and_linked_directories_escapes() {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), "x").unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -1428,12 +1438,14 @@ mod tests {
                 basic("f", "a/f", "1", "dockerfile: real\n"),
             ],
         );
+        // A symlinked Dockerfile is an error wherever it points (outside, dangling, inside).
         assert_eq!(
             codes(&check(&cat, None)),
             vec![
-                (Code::DockerfileEscapes, "images/a.yaml".to_string()),
+                (Code::Symlink, "images/a.yaml".to_string()),
                 (Code::DockerfileEscapes, "images/b.yaml".to_string()),
-                (Code::DockerfileMissing, "images/c.yaml".to_string()),
+                (Code::Symlink, "images/c.yaml".to_string()),
+                (Code::Symlink, "images/d.yaml".to_string()),
                 (Code::DockerfileMissing, "images/f.yaml".to_string()),
             ]
         );

@@ -62,7 +62,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let offline = args.offline || args.skip_verify;
     let opts = ApplyOptions {
         plan: Options {
-            catalogue: args.cat.catalogue.clone(),
+            catalogue: args.cat.root()?.to_path_buf(),
             index: args.index.index.clone(),
             offline,
             level: args.verify.into(),

@@ -53,7 +53,7 @@ fn request(args: &MarkArgs) -> Result<Request, MarkError> {
 /// `berth mark`.
 pub fn run(args: &MarkArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let req = request(args)?;
-    match mark(&args.cat.catalogue, &req) {
+    match mark(args.cat.root()?, &req) {
         Ok(outcome) => {
             writeln!(out, "{}", outcome.summary())?;
             Ok(EXIT_OK)

@@ -83,6 +83,15 @@ pub struct CatalogueArgs {
     pub catalogue: PathBuf,
 }
 
+impl CatalogueArgs {
+    /// The catalogue directory, or an error (exit 2) when it is not a berth catalogue: every
+    /// command that takes `--catalogue` calls this before reading or writing anything.
+    pub fn root(&self) -> anyhow::Result<&std::path::Path> {
+        crate::catalogue::load::check_root(&self.catalogue)?;
+        Ok(&self.catalogue)
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct IndexArgs {
     /// Index file (default: `index` from berth.yaml, else index.json in the catalogue).

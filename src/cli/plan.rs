@@ -45,7 +45,7 @@ pub struct PlanArgs {
 /// `berth plan`.
 pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let opts = Options {
-        catalogue: args.cat.catalogue.clone(),
+        catalogue: args.cat.root()?.to_path_buf(),
         index: args.index.index.clone(),
         offline: args.offline,
         level: args.verify.into(),

@@ -23,7 +23,7 @@ pub struct PromoteArgs {
 /// `berth promote`.
 pub fn run(args: &PromoteArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let done = crate::pipeline::promote::promote(
-        &args.cat.catalogue,
+        args.cat.root()?,
         args.index.index.as_deref(),
         &args.source,
         &args.target,

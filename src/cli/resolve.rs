@@ -68,8 +68,14 @@ pub fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         ..FetchOptions::default()
     };
+    // A pipeline elsewhere names the index and has no catalogue; without --index, the
+    // catalogue's berth.yaml names it, so the catalogue must be one.
+    let catalogue = match &args.index {
+        Some(_) => args.cat.catalogue.clone(),
+        None => args.cat.root()?.to_path_buf(),
+    };
     let r = crate::pipeline::resolve::resolve(
-        &args.cat.catalogue,
+        &catalogue,
         args.index.as_deref(),
         &args.targets,
         args.project.as_deref(),

@@ -21,8 +21,8 @@ pub struct ValidateArgs {
 /// `berth validate`. Text on a terminal (or with `--color always`) shows each finding with
 /// its source line and a caret; elsewhere one stable line per finding.
 pub fn run(args: &ValidateArgs, ui: &Ui, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let diags =
-        crate::pipeline::validate::validate(args.cat.catalogue.clone(), args.index.index.clone())?;
+    let root = args.cat.root()?.to_path_buf();
+    let diags = crate::pipeline::validate::validate(root, args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
     let text = if args.format == Format::Text && ui.color {
         crate::report::snippets::render(&diags, &args.cat.catalogue, true)

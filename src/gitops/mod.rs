@@ -13,7 +13,8 @@
 //!   after checking that the local-only commits touch nothing but generated files), asks the
 //!   caller to regenerate, commits and pushes again, at most `max_attempts` pushes in all.
 //! - Secrets never leave this module: every error message that could carry a URL or a
-//!   transport message is scrubbed of URL user-info and of the token itself.
+//!   transport message is scrubbed of URL user-info and of the token itself; the token is
+//!   offered only to https remotes, never to a plain `http://` one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -110,7 +111,8 @@ impl Author {
 ///
 /// The credentials callback picks by what the transport allows: https → `token` as
 /// `token_username:token`; ssh → the key file if set, else the ssh-agent; local paths and
-/// `file://` URLs never ask.
+/// `file://` URLs never ask. A plain `http://` remote is never offered the token: when it
+/// asks for credentials the operation fails saying the token was withheld.
 #[derive(Clone)]
 pub struct PushAuth {
     token: Option<String>,
@@ -571,6 +573,13 @@ fn callbacks<'a>(auth: &'a PushAuth, calls: &'a std::cell::Cell<u32>) -> RemoteC
         if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
             && let Some(token) = &auth.token
         {
+            // Secrets travel only over TLS: a plain-http remote never gets the token.
+            if is_plain_http(url) {
+                return Err(git2::Error::from_str(&format!(
+                    "{} asks for credentials, but it is plain http: the git token was withheld (use an https or ssh remote)",
+                    scrub(url, &auth.secrets())
+                )));
+            }
             return Cred::userpass_plaintext(&auth.token_username, token);
         }
         let user = user_from_url.unwrap_or("git");
@@ -592,6 +601,12 @@ fn callbacks<'a>(auth: &'a PushAuth, calls: &'a std::cell::Cell<u32>) -> RemoteC
         )))
     });
     cb
+}
+
+/// `http://…` (any case): a transport without TLS.
+fn is_plain_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
 }
 
 fn find_remote<'r>(repo: &'r Repository, remote: &str) -> Result<git2::Remote<'r>> {

@@ -24,6 +24,8 @@ pub enum Code {
     UnknownField = 5,
     InvalidShape = 6,
     IndexUnreadable = 7,
+    /// A listing, policy, berth.yaml, directory of them or Dockerfile that is a symlink.
+    Symlink = 8,
     // E1xx: listings
     InvalidCode = 101,
     CodeStemMismatch = 102,

@@ -512,6 +512,24 @@ impl Registry {
         let mut url = reqwest::Url::parse(realm).map_err(|_| RegistryError::Unauthorized {
             detail: format!(": token realm `{realm}` is not a URL"),
         })?;
+        // Secrets travel only over TLS: a plain-http token service of a registry not marked
+        // `insecure` never gets the credentials (the anonymous request carries none).
+        if url.scheme() == "http"
+            && !self.endpoint.limits.insecure
+            && matches!(self.credential, Credential::Basic { .. })
+        {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let shown = format!(
+                "http://{}{port}{}",
+                url.host_str().unwrap_or(""),
+                url.path()
+            );
+            return Err(RegistryError::Unauthorized {
+                detail: format!(
+                    ": the token service {shown} is plain http: credentials were withheld (mark the registry `insecure: true` in berth.yaml to allow plain http)"
+                ),
+            });
+        }
         {
             let mut q = url.query_pairs_mut();
             if let Some(s) = service {
