@@ -531,6 +531,7 @@ fn version_entry(v: &str) -> VersionEntry {
             reason: None,
         },
         drift: None,
+        release_refused: None,
     }
 }
 

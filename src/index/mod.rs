@@ -175,6 +175,10 @@ mod tests {
             }),
             recorded_at: "t".into(),
             reference: "r".into(),
+            release_refused: Some(RefusedReleaseEntry {
+                tag_digest: "sha256:b".into(),
+                tested_digest: "sha256:a".into(),
+            }),
             release_type: ReleaseType::Fix,
             size: Some(1),
             status: Status::Released,

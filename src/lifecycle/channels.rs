@@ -101,6 +101,7 @@ mod tests {
                 reason: None,
             },
             drift: None,
+            release_refused: None,
         }
     }
 

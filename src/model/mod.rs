@@ -495,6 +495,10 @@ pub struct VersionEntry {
     pub recorded_at: String,
     /// `host/repository:tag` as listed.
     pub reference: String,
+    /// Set when a release was refused because the tag moved away from the tested digest; the
+    /// release stays refused until the listing goes back to `stage: testing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_refused: Option<RefusedReleaseEntry>,
     pub release_type: ReleaseType,
     /// Total size in bytes (manifest + config + layers), when verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -537,6 +541,16 @@ pub enum VerifyState {
     Passed,
     Failed,
     Skipped,
+}
+
+/// Why a release was refused: the tag no longer pointed at the digest that was tested.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefusedReleaseEntry {
+    /// Digest the tag pointed at when the release was refused (now recorded as `digest`).
+    pub tag_digest: String,
+    /// Digest the debug project had tested.
+    pub tested_digest: String,
 }
 
 /// Drift of a released version's tag.
