@@ -1,7 +1,8 @@
 //! What is released is what was tested (DESIGN "Integrity of the state of record"), against
 //! the real registry: a tag re-pushed while its version is `testing` is re-resolved by every
 //! plan/apply (one HEAD), re-verified and recorded; a release whose tag moved in the run that
-//! would release it is refused (E0401) while the new digest is recorded as `testing`.
+//! would release it is refused (E0401) while the new digest is recorded as `testing`; a
+//! re-released cancelled version keeps the cancelled attempt in its history.
 
 mod support;
 
@@ -310,6 +311,54 @@ fn release_of_an_unmoved_tag_pins_the_tested_digest() {
     let plan = cat.plan(&[]);
     assert_eq!(plan["verifyStats"]["requests"], 0, "{plan:#}");
     assert_eq!(plan["changed"], false);
+}
+
+#[test]
+fn re_release_keeps_the_cancelled_attempt() {
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    push_image(&host, "acme/c", Some("1"), &Img::new("c1"));
+    let first = push_image(&host, "acme/c", Some("2"), &Img::new("c2"));
+    let again = push_image(&host, "acme/c", Some("3"), &Img::new("c3"));
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    cat.listing(&Listing::new("c", &host, "acme/c", "1").release("new", "released"));
+    cat.apply(&[]);
+    cat.listing(&Listing::new("c", &host, "acme/c", "2").release("feature", "testing"));
+    cat.apply(&[]);
+    cat.listing(&Listing::new("c", &host, "acme/c", "2").release("feature", "cancelled"));
+    cat.apply(&[]);
+    let cancelled = cat.version("c", "1.1.0");
+    assert_eq!(cancelled["status"], "cancelled");
+
+    cat.listing(&Listing::new("c", &host, "acme/c", "3").release("re-release", "testing"));
+    let o = cat.apply(&[]);
+    assert!(stdout(&o).contains("re-release 1.1.0"), "{}", text(&o));
+    let v = cat.version("c", "1.1.0");
+    assert_eq!(v["status"], "testing");
+    assert_eq!(v["digest"], again.digest.as_str());
+    assert_eq!(v["reference"], format!("{host}/acme/c:3").as_str());
+    assert_eq!(
+        v["attempts"],
+        serde_json::json!([{
+            "reference": format!("{host}/acme/c:2"),
+            "digest": first.digest,
+            "releaseType": "feature",
+            "recordedAt": cancelled["recordedAt"],
+            "updatedAt": cancelled["updatedAt"],
+        }]),
+        "{v:#}"
+    );
+    assert_schema_valid(&cat.index());
+    // No-op run: byte-identical.
+    let before = cat.index_text();
+    cat.apply(&[]);
+    assert_eq!(cat.index_text(), before);
+    // Released: the history stays.
+    cat.listing(&Listing::new("c", &host, "acme/c", "3").release("re-release", "released"));
+    cat.apply(&[]);
+    let v = cat.version("c", "1.1.0");
+    assert_eq!(v["status"], "released");
+    assert_eq!(v["attempts"][0]["digest"], first.digest.as_str());
 }
 
 #[test]

@@ -132,6 +132,14 @@ fn summary(idx: &Index) -> String {
             if v.release_refused.is_some() {
                 s.push_str(" refused");
             }
+            for a in &v.attempts {
+                let tag = a.reference.rsplit(':').next().unwrap();
+                s.push_str(&format!(" (was {} {tag}", a.release_type));
+                if let Some(d) = &a.digest {
+                    s.push_str(&format!(" @{}", &d[7..11]));
+                }
+                s.push(')');
+            }
             s
         })
         .collect::<Vec<_>>()
@@ -454,54 +462,84 @@ fn cancel_and_re_release() {
         "cancel",
         vec![
             step("1", "new", "released", "1.0.0 released 1"),
-            step(
-                "2",
-                "feature",
-                "testing",
-                "1.0.0 released 1; 1.1.0 testing 2",
-            ),
-            step(
-                "2",
-                "feature",
-                "cancelled",
-                "1.0.0 released 1; 1.1.0 cancelled 2",
-            ),
+            step("2", "feature", "testing", "1.0.0 released 1; 1.1.0 testing 2 @2222")
+                .reg(Reg::Ok("2222")),
+            step("2", "feature", "cancelled", "1.0.0 released 1; 1.1.0 cancelled 2 @2222")
+                .reg(Reg::Ok("2222")),
             // Same tag again without re-release: refused, state kept.
-            step(
-                "2",
-                "feature",
-                "testing",
-                "1.0.0 released 1; 1.1.0 cancelled 2",
-            )
-            .err(Code::InvalidTransition),
+            step("2", "feature", "testing", "1.0.0 released 1; 1.1.0 cancelled 2 @2222")
+                .err(Code::InvalidTransition),
+            // Re-released under a new tag: the cancelled attempt stays in the history.
             step(
                 "3",
                 "re-release",
                 "testing",
-                "1.0.0 released 1; 1.1.0 testing 3",
-            ),
+                "1.0.0 released 1; 1.1.0 testing 3 @3333 (was feature 2 @2222)",
+            )
+            .reg(Reg::Ok("3333"))
+            .changes("app@1.1.0: re-release 1.1.0: reg.example.com/team/app:2 → reg.example.com/team/app:3 (testing)"),
+            // Cancelled again, then re-released under the first tag: both attempts kept.
             step(
                 "3",
+                "re-release",
+                "cancelled",
+                "1.0.0 released 1; 1.1.0 cancelled 3 @3333 (was feature 2 @2222)",
+            ),
+            step(
+                "2",
+                "re-release",
+                "testing",
+                "1.0.0 released 1; 1.1.0 testing 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
+            )
+            .reg(Reg::Ok("2224")),
+            step(
+                "2",
                 "re-release",
                 "released",
-                "1.0.0 released 1; 1.1.0 released 3",
-            ),
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
+            )
+            .reg(Reg::Ok("2224")),
             // re-release needs a cancelled newest version.
             step(
                 "4",
                 "re-release",
                 "testing",
-                "1.0.0 released 1; 1.1.0 released 3",
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
             )
             .err(Code::InvalidTransition),
             step(
                 "4",
                 "fix",
                 "testing",
-                "1.0.0 released 1; 1.1.0 released 3; 1.1.1 testing 4",
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333); 1.1.1 testing 4",
             ),
         ],
     );
+}
+
+#[test]
+fn re_release_of_the_same_tag_keeps_the_cancelled_attempt() {
+    let idx = run_steps(
+        "same-tag",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "cancelled", "1.0.0 cancelled 1 @aaaa"),
+            // The same tag, pushed anew and re-released.
+            step(
+                "1",
+                "re-release",
+                "testing",
+                "1.0.0 testing 1 @bbbb (was new 1 @aaaa)",
+            )
+            .reg(Reg::Ok("bbbb"))
+            .changes("app@1.0.0: cancelled → testing"),
+        ],
+    );
+    let v = &idx.images["app"].versions[0];
+    assert_eq!(v.attempts[0].recorded_at, "2026-11-01T00:00:00Z");
+    assert_eq!(v.attempts[0].updated_at, "2026-11-02T00:00:00Z");
+    assert_eq!(v.attempts[0].catalogue_commit.as_deref(), Some("c1"));
+    assert_eq!(v.recorded_at, "2026-11-01T00:00:00Z");
 }
 
 #[test]

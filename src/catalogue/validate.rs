@@ -1305,6 +1305,7 @@ mod tests {
                 reason: None,
             },
             drift: None,
+            attempts: Vec::new(),
             release_refused: None,
         }
     }

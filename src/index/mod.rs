@@ -156,6 +156,14 @@ mod tests {
         use crate::model::*;
         // Every optional field set, so that each one is checked for its place.
         let v = VersionEntry {
+            attempts: vec![AttemptEntry {
+                catalogue_commit: Some("c0".into()),
+                digest: Some("sha256:a".into()),
+                recorded_at: "t0".into(),
+                reference: "r0".into(),
+                release_type: ReleaseType::Feature,
+                updated_at: "t1".into(),
+            }],
             catalogue_commit: Some("c".into()),
             config_labels: [
                 ("b".to_string(), "2".to_string()),

@@ -101,6 +101,7 @@ mod tests {
                 reason: None,
             },
             drift: None,
+            attempts: Vec::new(),
             release_refused: None,
         }
     }

@@ -9,7 +9,8 @@
 //! which references need verifying, then again with the outcomes (see `plan.rs`).
 //! Invariants: released versions are never renumbered or re-pointed (their pin stays); a
 //! release pins the digest that was tested (a tag that moved in the releasing run is refused,
-//! E0401, and recorded as testing);
+//! E0401, and recorded as testing); a re-released cancelled number keeps the cancelled
+//! attempt in `attempts`;
 //! a new number is allocated only when the newest version is finished; an image with an
 //! error keeps its previous entry untouched while other images proceed; output ordering is
 //! deterministic (BTreeMap by code, versions ascending by semver).
@@ -30,11 +31,11 @@ use crate::lifecycle::version::VersionError;
 use crate::model::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::reference::ImageRef;
 use crate::model::span::Pos;
-use crate::model::{Catalogue, Source};
 use crate::model::{
-    DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus,
+    AttemptEntry, DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus,
     RefusedReleaseEntry, ReleaseType, Stage, Status, VerificationEntry, VerifyState, VersionEntry,
 };
+use crate::model::{Catalogue, Source};
 
 /// What pull verification found for one reference.
 #[derive(Clone, Debug, PartialEq)]
@@ -492,6 +493,7 @@ impl ImageRun<'_> {
 
         let outcome = self.verify(&number, &want, None);
         let mut entry = VersionEntry {
+            attempts: Vec::new(),
             release_refused: None,
             version: number.clone(),
             release_type: kind,
@@ -515,6 +517,11 @@ impl ImageRun<'_> {
             Some(old) if old.version == number => {
                 entry.recorded_at = old.recorded_at.clone();
                 entry.qa = old.qa.clone();
+                // The number's history stays: a cancelled attempt is kept, not overwritten.
+                entry.attempts = old.attempts.clone();
+                if old.status == Status::Cancelled {
+                    entry.attempts.push(attempt_of(&old));
+                }
                 let what = if old.status == Status::Cancelled {
                     format!(
                         "re-release {number}: {} → {want_s} ({})",
@@ -628,7 +635,7 @@ impl ImageRun<'_> {
             (_, Stage::Cancelled) => Status::Cancelled,
             // Testing/check-failed (or a cancelled version being re-released) moving on.
             (_, s) => {
-                self.moving_on(v, want, s);
+                self.moving_on(v, want, s, kind);
                 return;
             }
         };
@@ -656,7 +663,7 @@ impl ImageRun<'_> {
     /// version stays testing with the new digest, and stays refused until the listing goes
     /// back to `stage: testing`. Offline nothing is re-resolved: the recorded digest stays,
     /// and a failed check stays failed.
-    fn moving_on(&mut self, v: &mut VersionEntry, want: &ImageRef, s: Stage) {
+    fn moving_on(&mut self, v: &mut VersionEntry, want: &ImageRef, s: Stage, kind: ReleaseType) {
         let from = v.status;
         let version = v.version.clone();
         let before = v.clone();
@@ -716,6 +723,11 @@ impl ImageRun<'_> {
                     ChangeKind::RePushed,
                     format!("re-pushed: {} → {}", short_digest(a), short_digest(b)),
                 );
+            }
+            if from == Status::Cancelled && v.status != Status::Cancelled {
+                // Re-released: the cancelled attempt is kept in the history.
+                v.attempts.push(attempt_of(&before));
+                v.release_type = kind;
             }
         }
         if *v != before {
@@ -941,6 +953,18 @@ fn apply_facts(v: &mut VersionEntry, r: &ImageRef, o: &VerifyOutcome) {
         // Skipped keeps what an earlier verification recorded for this same reference; so
         // does a confirmation that the tag is still at the recorded digest.
         VerifyOutcome::Skipped | VerifyOutcome::Unchanged(_) => {}
+    }
+}
+
+/// The history entry of a cancelled attempt at a version number.
+fn attempt_of(v: &VersionEntry) -> AttemptEntry {
+    AttemptEntry {
+        catalogue_commit: v.catalogue_commit.clone(),
+        digest: v.digest.clone(),
+        recorded_at: v.recorded_at.clone(),
+        reference: v.reference.clone(),
+        release_type: v.release_type,
+        updated_at: v.updated_at.clone(),
     }
 }
 
