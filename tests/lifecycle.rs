@@ -1,18 +1,23 @@
 //! Table-driven lifecycle scenarios: each step is a listing state (and a registry answer);
-//! the engine runs on the index of the previous step, like successive `berth apply` runs.
+//! the engine runs on the index of the previous step, like successive `berth apply` runs,
+//! and twice per step as `plan` does: once to learn the requests, once with the answers. The
+//! registry answers like the verifier: a request naming the digest the tag still has as
+//! known gets `Unchanged` (one HEAD), any other a full `Passed`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth::catalogue::load::{Catalogue, Source, parse_yaml};
-use berth::lifecycle::{Context, ImageFacts, VerifyOutcome, reconcile};
+use berth::lifecycle::{Context, ImageFacts, VerifyOutcome, VerifyRequest, reconcile};
 use berth::model::diag::Code;
 use berth::model::{Index, Listing};
 
 /// Registry answer for the listing's reference in a step.
 #[derive(Clone, Copy)]
 enum Reg {
+    /// Offline: nothing is asked.
     Skip,
+    /// The tag points at `sha256:<this, zero-padded>`.
     Ok(&'static str),
     Fail,
 }
@@ -26,6 +31,8 @@ struct Step {
     /// Expected versions after the step: "version status tag[ qa][ @digest]" joined by "; ".
     want: &'static str,
     want_error: Option<Code>,
+    /// Expected change lines (`Change` displayed) joined by "; ", when given.
+    want_changes: Option<String>,
 }
 
 fn step(tag: &'static str, kind: &'static str, stage: &'static str, want: &'static str) -> Step {
@@ -37,6 +44,7 @@ fn step(tag: &'static str, kind: &'static str, stage: &'static str, want: &'stat
         reg: Reg::Skip,
         want,
         want_error: None,
+        want_changes: None,
     }
 }
 
@@ -53,6 +61,49 @@ impl Step {
         self.want_error = Some(c);
         self
     }
+    fn changes(mut self, c: impl Into<String>) -> Self {
+        self.want_changes = Some(c.into());
+        self
+    }
+}
+
+/// `sha256:` + `d` zero-padded to 64 hex digits.
+fn digest(d: &str) -> String {
+    format!("sha256:{d}{}", "0".repeat(64 - d.len()))
+}
+
+/// What the registry answers to `requests` (the verifier's rules, see the module doc).
+fn answers(requests: &[VerifyRequest], reg: Reg) -> BTreeMap<String, VerifyOutcome> {
+    let mut out = BTreeMap::new();
+    for req in requests {
+        let o = match reg {
+            Reg::Skip => continue,
+            Reg::Ok(d) if req.known_digest.as_deref() == Some(digest(d).as_str()) => {
+                VerifyOutcome::Unchanged(digest(d))
+            }
+            Reg::Ok(d) => VerifyOutcome::Passed(ImageFacts {
+                digest: digest(d),
+                platforms: vec!["linux/amd64".into()],
+                size: Some(10),
+                config_labels: BTreeMap::new(),
+                level: "blobs".into(),
+            }),
+            Reg::Fail => VerifyOutcome::Failed("manifest unknown (404)".into()),
+        };
+        out.insert(req.reference.clone(), o);
+    }
+    out
+}
+
+/// One engine run the way `plan` does it: requests first, then the registry's answers.
+fn plan_run(
+    cat: &Catalogue,
+    prev: &Index,
+    reg: Reg,
+    ctx: &Context,
+) -> berth::lifecycle::Reconciled {
+    let first = reconcile(cat, prev, &BTreeMap::new(), ctx);
+    reconcile(cat, prev, &answers(&first.requests, reg), ctx)
 }
 
 fn listing(s: &Step) -> Listing {
@@ -77,6 +128,17 @@ fn summary(idx: &Index) -> String {
             }
             if let Some(d) = &v.digest {
                 s.push_str(&format!(" @{}", &d[7..11]));
+            }
+            if v.release_refused.is_some() {
+                s.push_str(" refused");
+            }
+            for a in &v.attempts {
+                let tag = a.reference.rsplit(':').next().unwrap();
+                s.push_str(&format!(" (was {} {tag}", a.release_type));
+                if let Some(d) = &a.digest {
+                    s.push_str(&format!(" @{}", &d[7..11]));
+                }
+                s.push(')');
             }
             s
         })
@@ -108,34 +170,11 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
     let mut prev = berth::index::empty();
     for (i, s) in steps.iter().enumerate() {
         let cat = catalogue(s);
-        let reference = format!("reg.example.com/team/app:{}", s.tag);
-        let mut outcomes = BTreeMap::new();
-        match s.reg {
-            Reg::Skip => {}
-            Reg::Ok(d) => {
-                outcomes.insert(
-                    reference,
-                    VerifyOutcome::Passed(ImageFacts {
-                        digest: format!("sha256:{d}{}", "0".repeat(64 - d.len())),
-                        platforms: vec!["linux/amd64".into()],
-                        size: Some(10),
-                        config_labels: BTreeMap::new(),
-                        level: "blobs".into(),
-                    }),
-                );
-            }
-            Reg::Fail => {
-                outcomes.insert(
-                    reference,
-                    VerifyOutcome::Failed("manifest unknown (404)".into()),
-                );
-            }
-        }
         let context = ctx(
             &format!("2026-11-{:02}T00:00:00Z", i + 1),
             Some(&format!("c{i}")),
         );
-        let r = reconcile(&cat, &prev, &outcomes, &context);
+        let r = plan_run(&cat, &prev, s.reg, &context);
         let errors: Vec<Code> = r
             .diags
             .iter()
@@ -149,14 +188,19 @@ fn run_steps(name: &str, steps: Vec<Step>) -> Index {
             r.diags
         );
         assert_eq!(summary(&r.index), s.want, "{name} step {i}");
-        // Running the same step again on its own result is a no-op, byte for byte.
-        let again = reconcile(
+        if let Some(want) = &s.want_changes {
+            let got: Vec<String> = r.changes.iter().map(|c| c.to_string()).collect();
+            assert_eq!(&got.join("; "), want, "{name} step {i}: changes");
+        }
+        // Running the same step again on its own result is a no-op, byte for byte (a
+        // refused release is recorded, so it settles too).
+        let again = plan_run(
             &cat,
             &r.index,
-            &outcomes,
+            s.reg,
             &ctx("2030-01-01T00:00:00Z", Some("later")),
         );
-        if s.want_error.is_none() {
+        if s.want_error.is_none_or(Code::is_recorded_refusal) {
             assert!(
                 again.changes.is_empty(),
                 "{name} step {i}: rerun changed {:?}",
@@ -224,7 +268,13 @@ fn check_failed_is_rechecked_and_release_pins_digest() {
             step("1", "new", "testing", "1.0.0 check-failed 1"),
             step("1", "new", "released", "1.0.0 check-failed 1"),
             step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
-            // Tag moved while testing: release pins what it points at now.
+            // The tag moved and the same run releases it: refused, the new digest is
+            // recorded as testing (see `release_pins_the_tested_digest_or_is_refused`).
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved),
+            step("1", "new", "testing", "1.0.0 testing 1 @bbbb").reg(Reg::Ok("bbbb")),
+            // Released while the tag stays: the tested digest is pinned.
             step("1", "new", "released", "1.0.0 released 1 @bbbb").reg(Reg::Ok("bbbb")),
             // Released is immutable: a later registry answer does not re-pin.
             step("1", "new", "released", "1.0.0 released 1 @bbbb").reg(Reg::Ok("cccc")),
@@ -252,60 +302,244 @@ fn check_failed_is_rechecked_and_release_pins_digest() {
     );
 }
 
+/// `app@1.0.0: re-pushed: sha256:<a>… → sha256:<b>…` with the short digests of a change line.
+fn repushed(a: &str, b: &str) -> String {
+    let short = |d: &str| format!("{}…", &digest(d)[..19]);
+    format!("app@1.0.0: re-pushed: {} → {}", short(a), short(b))
+}
+
+#[test]
+fn testing_tag_is_re_resolved_and_a_re_push_recorded() {
+    let ab = repushed("aaaa", "bbbb");
+    run_steps(
+        "re-push",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            // The tag is where it was: confirmed (Unchanged), nothing to record.
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .changes(""),
+            // Re-pushed: re-verified, the new digest recorded, said so.
+            step("1", "new", "testing", "1.0.0 testing 1 @bbbb")
+                .reg(Reg::Ok("bbbb"))
+                .changes(ab),
+            // Offline: nothing re-resolved, the recorded digest stays.
+            step("1", "new", "testing", "1.0.0 testing 1 @bbbb").changes(""),
+            // The tag is gone: check-failed, with the reason.
+            step("1", "new", "testing", "1.0.0 check-failed 1")
+                .reg(Reg::Fail)
+                .changes("app@1.0.0: testing → check-failed (manifest unknown (404))"),
+            // Offline never turns check-failed into testing (nor releases it).
+            step("1", "new", "testing", "1.0.0 check-failed 1").changes(""),
+            step("1", "new", "released", "1.0.0 check-failed 1").changes(""),
+            step("1", "new", "testing", "1.0.0 testing 1 @cccc")
+                .reg(Reg::Ok("cccc"))
+                .changes("app@1.0.0: check-failed → testing"),
+        ],
+    );
+}
+
+#[test]
+fn release_pins_the_tested_digest_or_is_refused() {
+    let ab = repushed("aaaa", "bbbb");
+    let bc = repushed("bbbb", "cccc");
+    let idx = run_steps(
+        "refuse",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            // Tag moved in the run that would release it: refused, B recorded as testing.
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved)
+                .changes(ab),
+            // Nothing was tested since: still refused, though the tag stays at B.
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved)
+                .changes(""),
+            // Offline too (the refusal is recorded, no registry needed to see it).
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .err(Code::ReleaseTagMoved)
+                .changes(""),
+            // Moved again meanwhile: recorded, still refused.
+            step("1", "new", "released", "1.0.0 testing 1 @cccc refused")
+                .reg(Reg::Ok("cccc"))
+                .err(Code::ReleaseTagMoved)
+                .changes(bc),
+            // Back to testing acknowledges it ...
+            step("1", "new", "testing", "1.0.0 testing 1 @cccc")
+                .reg(Reg::Ok("cccc"))
+                .changes("app@1.0.0: release refusal cleared: back to testing"),
+            // ... and releasing now pins what the debug project has had.
+            step("1", "new", "released", "1.0.0 released 1 @cccc")
+                .reg(Reg::Ok("cccc"))
+                .changes("app@1.0.0: testing → released"),
+        ],
+    );
+    let v = &idx.images["app"].versions[0];
+    assert_eq!(
+        v.pull.as_deref(),
+        Some(&*format!("reg.example.com/team/app@{}", digest("cccc")))
+    );
+    assert_eq!(idx.images["app"].channels["latest"].version, "1.0.0");
+}
+
+#[test]
+fn a_refusal_survives_a_failed_check() {
+    run_steps(
+        "refuse-fail",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved),
+            // The tag is gone: check-failed, the refusal stays on record.
+            step("1", "new", "released", "1.0.0 check-failed 1 refused").reg(Reg::Fail),
+            // Pushed again: recorded as testing, and still not released.
+            step("1", "new", "released", "1.0.0 testing 1 @cccc refused")
+                .reg(Reg::Ok("cccc"))
+                .err(Code::ReleaseTagMoved)
+                .changes("app@1.0.0: check-failed → testing"),
+        ],
+    );
+}
+
+#[test]
+fn refused_release_names_both_digests() {
+    let first = run_steps(
+        "msg",
+        vec![step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("1", "new", "released", "");
+    let r = plan_run(&catalogue(&s), &first, Reg::Ok("bbbb"), &ctx("t", None));
+    let d: Vec<_> = r.diags.iter().collect();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::ReleaseTagMoved);
+    assert!(d[0].is_error() && !d[0].blocks_write());
+    assert_eq!(
+        (d[0].file.as_str(), d[0].line, d[0].column),
+        ("images/app.yaml", 12, 10)
+    );
+    assert_eq!(
+        d[0].message,
+        format!(
+            "release of 1.0.0 refused: tag reg.example.com/team/app:1 moved from {} (tested) to {}; 1.0.0 stays testing with {}",
+            digest("aaaa"),
+            digest("bbbb"),
+            digest("bbbb")
+        )
+    );
+    assert_eq!(
+        d[0].hint.as_deref(),
+        Some(
+            "release again after testing it: set stage: testing, test the new digest, then release"
+        )
+    );
+    // The next run (nothing tested in between) says why it is still refused.
+    let again = plan_run(&catalogue(&s), &r.index, Reg::Ok("bbbb"), &ctx("u", None));
+    let d: Vec<_> = again.diags.iter().collect();
+    assert_eq!(
+        d[0].message,
+        format!(
+            "release of 1.0.0 refused: tag reg.example.com/team/app:1 moved from {} (tested) to {} when it was to be released, and 1.0.0 has not been back to testing since",
+            digest("aaaa"),
+            digest("bbbb")
+        )
+    );
+    let refused = again.index.images["app"].versions[0]
+        .release_refused
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (refused.tested_digest, refused.tag_digest),
+        (digest("aaaa"), digest("bbbb"))
+    );
+}
+
 #[test]
 fn cancel_and_re_release() {
     run_steps(
         "cancel",
         vec![
             step("1", "new", "released", "1.0.0 released 1"),
-            step(
-                "2",
-                "feature",
-                "testing",
-                "1.0.0 released 1; 1.1.0 testing 2",
-            ),
-            step(
-                "2",
-                "feature",
-                "cancelled",
-                "1.0.0 released 1; 1.1.0 cancelled 2",
-            ),
+            step("2", "feature", "testing", "1.0.0 released 1; 1.1.0 testing 2 @2222")
+                .reg(Reg::Ok("2222")),
+            step("2", "feature", "cancelled", "1.0.0 released 1; 1.1.0 cancelled 2 @2222")
+                .reg(Reg::Ok("2222")),
             // Same tag again without re-release: refused, state kept.
-            step(
-                "2",
-                "feature",
-                "testing",
-                "1.0.0 released 1; 1.1.0 cancelled 2",
-            )
-            .err(Code::InvalidTransition),
+            step("2", "feature", "testing", "1.0.0 released 1; 1.1.0 cancelled 2 @2222")
+                .err(Code::InvalidTransition),
+            // Re-released under a new tag: the cancelled attempt stays in the history.
             step(
                 "3",
                 "re-release",
                 "testing",
-                "1.0.0 released 1; 1.1.0 testing 3",
-            ),
+                "1.0.0 released 1; 1.1.0 testing 3 @3333 (was feature 2 @2222)",
+            )
+            .reg(Reg::Ok("3333"))
+            .changes("app@1.1.0: re-release 1.1.0: reg.example.com/team/app:2 → reg.example.com/team/app:3 (testing)"),
+            // Cancelled again, then re-released under the first tag: both attempts kept.
             step(
                 "3",
+                "re-release",
+                "cancelled",
+                "1.0.0 released 1; 1.1.0 cancelled 3 @3333 (was feature 2 @2222)",
+            ),
+            step(
+                "2",
+                "re-release",
+                "testing",
+                "1.0.0 released 1; 1.1.0 testing 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
+            )
+            .reg(Reg::Ok("2224")),
+            step(
+                "2",
                 "re-release",
                 "released",
-                "1.0.0 released 1; 1.1.0 released 3",
-            ),
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
+            )
+            .reg(Reg::Ok("2224")),
             // re-release needs a cancelled newest version.
             step(
                 "4",
                 "re-release",
                 "testing",
-                "1.0.0 released 1; 1.1.0 released 3",
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333)",
             )
             .err(Code::InvalidTransition),
             step(
                 "4",
                 "fix",
                 "testing",
-                "1.0.0 released 1; 1.1.0 released 3; 1.1.1 testing 4",
+                "1.0.0 released 1; 1.1.0 released 2 @2224 (was feature 2 @2222) (was re-release 3 @3333); 1.1.1 testing 4",
             ),
         ],
     );
+}
+
+#[test]
+fn re_release_of_the_same_tag_keeps_the_cancelled_attempt() {
+    let idx = run_steps(
+        "same-tag",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "cancelled", "1.0.0 cancelled 1 @aaaa"),
+            // The same tag, pushed anew and re-released.
+            step(
+                "1",
+                "re-release",
+                "testing",
+                "1.0.0 testing 1 @bbbb (was new 1 @aaaa)",
+            )
+            .reg(Reg::Ok("bbbb"))
+            .changes("app@1.0.0: cancelled → testing"),
+        ],
+    );
+    let v = &idx.images["app"].versions[0];
+    assert_eq!(v.attempts[0].recorded_at, "2026-11-01T00:00:00Z");
+    assert_eq!(v.attempts[0].updated_at, "2026-11-02T00:00:00Z");
+    assert_eq!(v.attempts[0].catalogue_commit.as_deref(), Some("c1"));
+    assert_eq!(v.recorded_at, "2026-11-01T00:00:00Z");
 }
 
 #[test]
@@ -436,4 +670,25 @@ fn verification_requests_only_for_changed_versions() {
     assert_eq!(r2.requests.len(), 1);
     assert_eq!(r2.requests[0].reference, "reg.example.com/team/app:2");
     assert_eq!(r2.requests[0].version, "1.0.1");
+    assert_eq!(
+        r2.requests[0].known_digest, None,
+        "a new tag is verified fully"
+    );
+    // Once 1.0.1 is testing with a verified digest, every run re-resolves its tag naming
+    // that digest (one HEAD); the released 1.0.0 still costs nothing.
+    let r3 = plan_run(&cat2, &idx, Reg::Ok("bbbb"), &ctx("t", None));
+    let r4 = reconcile(&cat2, &r3.index, &BTreeMap::new(), &ctx("t", None));
+    assert_eq!(r4.requests.len(), 1, "{:?}", r4.requests);
+    assert_eq!(r4.requests[0].version, "1.0.1");
+    assert_eq!(r4.requests[0].known_digest, Some(digest("bbbb")));
+    // Releasing it verifies fully: the pin is forever.
+    let s5 = step("2", "fix", "released", "");
+    let r5 = reconcile(
+        &catalogue(&s5),
+        &r3.index,
+        &BTreeMap::new(),
+        &ctx("t", None),
+    );
+    assert_eq!(r5.requests.len(), 1);
+    assert_eq!(r5.requests[0].known_digest, None);
 }

@@ -531,6 +531,8 @@ fn version_entry(v: &str) -> VersionEntry {
             reason: None,
         },
         drift: None,
+        attempts: Vec::new(),
+        release_refused: None,
     }
 }
 

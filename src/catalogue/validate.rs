@@ -1315,6 +1315,8 @@ mod tests {
                 reason: None,
             },
             drift: None,
+            attempts: Vec::new(),
+            release_refused: None,
         }
     }
 

@@ -81,8 +81,13 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         match step {
             Step::Planned(c) => {
                 out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
-                if c.has_errors() {
+                if c.blocks_write() {
                     writeln!(out, "Nothing written: fix the errors above first.")?;
+                } else if c.has_errors() {
+                    writeln!(
+                        out,
+                        "Refused releases stay testing; everything else is applied."
+                    )?;
                 }
             }
             Step::Wrote { path, changed } => {
@@ -123,10 +128,12 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     })?;
     Ok(match applied {
         Applied::Refused => EXIT_FINDINGS,
-        // Promotion problems are reported (exit 1) but never hold back the index or its commit.
+        // Promotion problems and refused releases are reported (exit 1) but never hold back
+        // the index or its commit.
         Applied::Done {
-            promotion_problems: true,
-        } => EXIT_FINDINGS,
+            promotion_problems,
+            refused,
+        } if promotion_problems || refused => EXIT_FINDINGS,
         Applied::Done { .. } => EXIT_OK,
     })
 }

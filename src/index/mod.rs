@@ -158,6 +158,14 @@ mod tests {
         use crate::model::*;
         // Every optional field set, so that each one is checked for its place.
         let v = VersionEntry {
+            attempts: vec![AttemptEntry {
+                catalogue_commit: Some("c0".into()),
+                digest: Some("sha256:a".into()),
+                recorded_at: "t0".into(),
+                reference: "r0".into(),
+                release_type: ReleaseType::Feature,
+                updated_at: "t1".into(),
+            }],
             catalogue_commit: Some("c".into()),
             config_labels: [
                 ("b".to_string(), "2".to_string()),
@@ -177,6 +185,10 @@ mod tests {
             }),
             recorded_at: "t".into(),
             reference: "r".into(),
+            release_refused: Some(RefusedReleaseEntry {
+                tag_digest: "sha256:b".into(),
+                tested_digest: "sha256:a".into(),
+            }),
             release_type: ReleaseType::Fix,
             size: Some(1),
             status: Status::Released,

@@ -101,6 +101,8 @@ mod tests {
                 reason: None,
             },
             drift: None,
+            attempts: Vec::new(),
+            release_refused: None,
         }
     }
 

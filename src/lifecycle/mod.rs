@@ -7,7 +7,10 @@
 //!
 //! The engine is pure and cheap, so callers run it twice: once with no outcomes to learn
 //! which references need verifying, then again with the outcomes (see `plan.rs`).
-//! Invariants: released versions are never renumbered or re-pointed (their pin stays);
+//! Invariants: released versions are never renumbered or re-pointed (their pin stays); a
+//! release pins the digest that was tested (a tag that moved in the releasing run is refused,
+//! E0401, and recorded as testing); a re-released cancelled number keeps the cancelled
+//! attempt in `attempts`;
 //! a new number is allocated only when the newest version is finished; an image with an
 //! error keeps its previous entry untouched while other images proceed; output ordering is
 //! deterministic (BTreeMap by code, versions ascending by semver).
@@ -28,11 +31,11 @@ use crate::lifecycle::version::VersionError;
 use crate::model::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::reference::ImageRef;
 use crate::model::span::Pos;
-use crate::model::{Catalogue, Source};
 use crate::model::{
-    DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage,
-    Status, VerificationEntry, VerifyState, VersionEntry,
+    AttemptEntry, DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus,
+    RefusedReleaseEntry, ReleaseType, Stage, Status, VerificationEntry, VerifyState, VersionEntry,
 };
+use crate::model::{Catalogue, Source};
 
 /// What pull verification found for one reference.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +45,9 @@ pub enum VerifyOutcome {
     Passed(ImageFacts),
     /// The reason is user-facing (404, unauthorized, missing blob …) and never holds secrets.
     Failed(String),
+    /// The tag still points at this digest, the one the request named as known (one HEAD;
+    /// nothing else was read). Only ever the answer to a request with `known_digest`.
+    Unchanged(String),
 }
 
 /// Facts read from the registry for a verified reference.
@@ -63,6 +69,9 @@ pub struct VerifyRequest {
     pub reference: String,
     /// Credential name from berth.yaml, if the listing names one.
     pub credential: Option<String>,
+    /// The digest recorded (and verified) for this tag: the verifier may confirm it with one
+    /// HEAD and answer [`VerifyOutcome::Unchanged`]; only another digest is verified fully.
+    pub known_digest: Option<String>,
 }
 
 /// Kind of a planned change.
@@ -79,6 +88,9 @@ pub enum ChangeKind {
     Metadata,
     Removed,
     Drift,
+    // The tag of a testing version points at another digest than recorded. (A plain
+    // comment: a doc comment would split the schema's enum.)
+    RePushed,
 }
 
 /// One planned change.
@@ -158,8 +170,9 @@ pub fn reconcile(
             requests: Vec::new(),
         };
         let entry = img.run(prev_entry);
-        if img.diags.has_errors() {
+        if img.diags.has_blocking_errors() {
             // One image's error never blocks the others: keep its recorded state as it was.
+            // (A refused release is recorded: the image's new state is kept, see diag.rs.)
             if let Some(p) = prev_entry {
                 out.index.images.insert(code.clone(), p.clone());
             }
@@ -198,6 +211,7 @@ fn removed_listing(p: &ImageEntry, ctx: &Context) -> (ImageEntry, Vec<Change>) {
             Status::Testing | Status::CheckFailed => Status::Cancelled,
             _ => continue,
         };
+        v.release_refused = None;
         changes.push(Change {
             code: e.code.clone(),
             version: Some(v.version.clone()),
@@ -262,19 +276,25 @@ impl ImageRun<'_> {
         });
     }
 
-    /// Ask for verification of `r` and return the outcome known so far.
-    fn verify(&mut self, version: &str, r: &ImageRef) -> VerifyOutcome {
+    /// Ask for verification of `r` and return the outcome known so far. With `known` (the
+    /// digest recorded for `r`), an unchanged tag may be answered by
+    /// [`VerifyOutcome::Unchanged`]; without it, never.
+    fn verify(&mut self, version: &str, r: &ImageRef, known: Option<String>) -> VerifyOutcome {
         let reference = r.to_string();
         self.requests.push(VerifyRequest {
             code: self.code(),
             version: version.to_string(),
             reference: reference.clone(),
             credential: self.l().image.credential.as_ref().map(|c| c.value.clone()),
+            known_digest: known.clone(),
         });
-        self.outcomes
-            .get(&reference)
-            .cloned()
-            .unwrap_or(VerifyOutcome::Skipped)
+        match self.outcomes.get(&reference) {
+            Some(VerifyOutcome::Unchanged(d)) if known.as_ref() != Some(d) => {
+                VerifyOutcome::Skipped
+            }
+            Some(o) => o.clone(),
+            None => VerifyOutcome::Skipped,
+        }
     }
 
     fn run(&mut self, prev: Option<&ImageEntry>) -> ImageEntry {
@@ -471,8 +491,10 @@ impl ImageRun<'_> {
             return;
         }
 
-        let outcome = self.verify(&number, &want);
+        let outcome = self.verify(&number, &want, None);
         let mut entry = VersionEntry {
+            attempts: Vec::new(),
+            release_refused: None,
             version: number.clone(),
             release_type: kind,
             status: status_for(stage, &outcome),
@@ -495,6 +517,11 @@ impl ImageRun<'_> {
             Some(old) if old.version == number => {
                 entry.recorded_at = old.recorded_at.clone();
                 entry.qa = old.qa.clone();
+                // The number's history stays: a cancelled attempt is kept, not overwritten.
+                entry.attempts = old.attempts.clone();
+                if old.status == Status::Cancelled {
+                    entry.attempts.push(attempt_of(&old));
+                }
                 let what = if old.status == Status::Cancelled {
                     format!(
                         "re-release {number}: {} → {want_s} ({})",
@@ -551,7 +578,7 @@ impl ImageRun<'_> {
         let Some(r) = ImageRef::parse_canonical(&v.reference) else {
             return;
         };
-        let VerifyOutcome::Passed(f) = self.verify(&v.version.clone(), &r) else {
+        let VerifyOutcome::Passed(f) = self.verify(&v.version.clone(), &r, None) else {
             return;
         };
         let pinned = v.digest.clone().unwrap_or_default();
@@ -608,46 +635,13 @@ impl ImageRun<'_> {
             (_, Stage::Cancelled) => Status::Cancelled,
             // Testing/check-failed (or a cancelled version being re-released) moving on.
             (_, s) => {
-                let unverified = v.verification.state != VerifyState::Passed;
-                let needs_check = from == Status::CheckFailed
-                    || from == Status::Cancelled
-                    || unverified
-                    || s == Stage::Released;
-                if !needs_check && from == Status::Testing && s == Stage::Testing {
-                    return;
-                }
-                // Releasing pins the digest the tag has now; a failed check records why.
-                let outcome = self.verify(&v.version.clone(), want);
-                if from == Status::CheckFailed && outcome == VerifyOutcome::Skipped {
-                    // Not checking is not passing: a failed check stays failed until a real
-                    // verification succeeds.
-                    return;
-                }
-                let st = status_for(s, &outcome);
-                let before = v.clone();
-                v.verification = verification_entry(&outcome);
-                apply_facts(v, want, &outcome);
-                v.status = st;
-                if *v != before {
-                    v.updated_at = self.ctx.now.clone();
-                    v.catalogue_commit = self.ctx.commit.clone();
-                }
-                if st != from {
-                    let why = match &outcome {
-                        VerifyOutcome::Failed(r) => format!(" ({r})"),
-                        _ => String::new(),
-                    };
-                    self.change(
-                        Some(&v.version.clone()),
-                        ChangeKind::Status,
-                        format!("{from} → {st}{why}"),
-                    );
-                }
+                self.moving_on(v, want, s, kind);
                 return;
             }
         };
         if target != from {
             v.status = target;
+            v.release_refused = None;
             v.updated_at = self.ctx.now.clone();
             v.catalogue_commit = self.ctx.commit.clone();
             self.change(
@@ -656,6 +650,157 @@ impl ImageRun<'_> {
                 format!("{from} → {target}"),
             );
         }
+    }
+
+    /// A mutable version (or a cancelled one being re-released) whose listing still names its
+    /// reference, staying in or moving to stage `s` (testing or released).
+    ///
+    /// Its tag is re-resolved on every online run: a testing version with a verified digest
+    /// asks for one HEAD (`known_digest`), anything else for a full verification. A tag that
+    /// moved away from the tested digest is re-verified and recorded ("re-pushed"), so the
+    /// debug project pulls what the index says. Releasing pins the tested digest; when the
+    /// tag moved in the run that would release it, the release is refused (E0401), the
+    /// version stays testing with the new digest, and stays refused until the listing goes
+    /// back to `stage: testing`. Offline nothing is re-resolved: the recorded digest stays,
+    /// and a failed check stays failed.
+    fn moving_on(&mut self, v: &mut VersionEntry, want: &ImageRef, s: Stage, kind: ReleaseType) {
+        let from = v.status;
+        let version = v.version.clone();
+        let before = v.clone();
+        // What the debug project has had: the verified digest of a testing version.
+        let tested = (from == Status::Testing && v.verification.state == VerifyState::Passed)
+            .then(|| v.digest.clone())
+            .flatten();
+        let known = if s == Stage::Testing {
+            tested.clone()
+        } else {
+            // A release (or a recheck) verifies fully: the pin is forever.
+            None
+        };
+        let outcome = self.verify(&version, want, known);
+        if s == Stage::Testing && v.release_refused.take().is_some() {
+            self.change(
+                Some(&version),
+                ChangeKind::Status,
+                "release refusal cleared: back to testing".to_string(),
+            );
+        }
+        let confirmed = match &outcome {
+            VerifyOutcome::Unchanged(_) => true,
+            VerifyOutcome::Passed(f) => tested.as_deref() == Some(f.digest.as_str()),
+            _ => false,
+        };
+        let moved = match (&outcome, &tested) {
+            (VerifyOutcome::Passed(f), Some(t)) if f.digest != *t => {
+                Some((t.clone(), f.digest.clone()))
+            }
+            _ => None,
+        };
+        let skipped = outcome == VerifyOutcome::Skipped;
+        let failed = matches!(outcome, VerifyOutcome::Failed(_));
+        if skipped && from == Status::CheckFailed {
+            // Not checking is not passing: a failed check stays failed until a real
+            // verification succeeds.
+        } else if s == Stage::Testing && (confirmed || (skipped && from == Status::Testing)) {
+            // Still the recorded digest (or nothing known offline): nothing to record.
+        } else if s == Stage::Released
+            && !failed
+            && let Some(tested) = v
+                .release_refused
+                .as_ref()
+                .map(|r| r.tested_digest.clone())
+                .or_else(|| moved.as_ref().map(|(a, _)| a.clone()))
+        {
+            // The tag moved in this run, or an earlier refusal was not acknowledged.
+            self.refuse_release(v, want, &outcome, moved, tested);
+        } else {
+            v.verification = verification_entry(&outcome);
+            apply_facts(v, want, &outcome);
+            v.status = status_for(s, &outcome);
+            if let Some((a, b)) = &moved {
+                self.change(
+                    Some(&version),
+                    ChangeKind::RePushed,
+                    format!("re-pushed: {} → {}", short_digest(a), short_digest(b)),
+                );
+            }
+            if from == Status::Cancelled && v.status != Status::Cancelled {
+                // Re-released: the cancelled attempt is kept in the history.
+                v.attempts.push(attempt_of(&before));
+                v.release_type = kind;
+            }
+        }
+        if *v != before {
+            v.updated_at = self.ctx.now.clone();
+            v.catalogue_commit = self.ctx.commit.clone();
+        }
+        let st = v.status;
+        if st != from {
+            let why = match &outcome {
+                VerifyOutcome::Failed(r) => format!(" ({r})"),
+                _ => String::new(),
+            };
+            self.change(
+                Some(&version),
+                ChangeKind::Status,
+                format!("{from} → {st}{why}"),
+            );
+        }
+    }
+
+    /// Refuse to release `v`, whose `tested` digest is not what its tag points at: the tag
+    /// moved in this run (`moved`: tested → now), or an earlier refusal was not acknowledged
+    /// by going back to testing. What the tag points at now is recorded (when verified); the
+    /// version stays (or becomes) testing.
+    fn refuse_release(
+        &mut self,
+        v: &mut VersionEntry,
+        want: &ImageRef,
+        outcome: &VerifyOutcome,
+        moved: Option<(String, String)>,
+        tested: String,
+    ) {
+        let version = v.version.clone();
+        let earlier = v.release_refused.clone();
+        if let VerifyOutcome::Passed(f) = outcome
+            && (v.digest.as_deref() != Some(f.digest.as_str()) || v.status != Status::Testing)
+        {
+            v.verification = verification_entry(outcome);
+            apply_facts(v, want, outcome);
+            v.status = Status::Testing;
+        }
+        if let Some((a, b)) = &moved {
+            self.change(
+                Some(&version),
+                ChangeKind::RePushed,
+                format!("re-pushed: {} → {}", short_digest(a), short_digest(b)),
+            );
+        }
+        let tag_digest = v
+            .digest
+            .clone()
+            .or(earlier.as_ref().map(|r| r.tag_digest.clone()))
+            .unwrap_or_default();
+        let message = match (&earlier, &moved) {
+            (None, Some((a, b))) => format!(
+                "release of {version} refused: tag {} moved from {a} (tested) to {b}; {version} stays testing with {b}",
+                v.reference
+            ),
+            _ => format!(
+                "release of {version} refused: tag {} moved from {tested} (tested) to {tag_digest} when it was to be released, and {version} has not been back to testing since",
+                v.reference
+            ),
+        };
+        v.release_refused = Some(RefusedReleaseEntry {
+            tag_digest,
+            tested_digest: tested,
+        });
+        self.error(
+            Code::ReleaseTagMoved,
+            self.l().release.stage.pos,
+            message,
+            Some("release again after testing it: set stage: testing, test the new digest, then release"),
+        );
     }
 
     fn notes(&mut self, v: &mut VersionEntry, notes: Option<&str>) {
@@ -780,6 +925,12 @@ fn verification_entry(o: &VerifyOutcome) -> VerificationEntry {
             level: None,
             reason: Some(r.clone()),
         },
+        // The engine records nothing for a confirmed digest; were it asked, it passed.
+        VerifyOutcome::Unchanged(_) => VerificationEntry {
+            state: VerifyState::Passed,
+            level: None,
+            reason: None,
+        },
     }
 }
 
@@ -799,8 +950,29 @@ fn apply_facts(v: &mut VersionEntry, r: &ImageRef, o: &VerifyOutcome) {
             v.size = None;
             v.config_labels.clear();
         }
-        // Skipped keeps what an earlier verification recorded for this same reference.
-        VerifyOutcome::Skipped => {}
+        // Skipped keeps what an earlier verification recorded for this same reference; so
+        // does a confirmation that the tag is still at the recorded digest.
+        VerifyOutcome::Skipped | VerifyOutcome::Unchanged(_) => {}
+    }
+}
+
+/// The history entry of a cancelled attempt at a version number.
+fn attempt_of(v: &VersionEntry) -> AttemptEntry {
+    AttemptEntry {
+        catalogue_commit: v.catalogue_commit.clone(),
+        digest: v.digest.clone(),
+        recorded_at: v.recorded_at.clone(),
+        reference: v.reference.clone(),
+        release_type: v.release_type,
+        updated_at: v.updated_at.clone(),
+    }
+}
+
+/// `sha256:` and the first 12 hex digits, then `…`: how change lines show digests.
+fn short_digest(d: &str) -> String {
+    match d.get(..19) {
+        Some(head) if d.len() > 19 => format!("{head}…"),
+        _ => d.to_string(),
     }
 }
 

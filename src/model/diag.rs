@@ -62,12 +62,22 @@ pub enum Code {
     // E3xx: berth.yaml
     InvalidConfig = 301,
     IndexPathEscapes = 302,
+    // E4xx: the state of record against the registry
+    /// A release refused because the tag moved away from the digest that was tested.
+    ReleaseTagMoved = 401,
 }
 
 impl Code {
     /// `E0105`-style identifier.
     pub fn id(self) -> String {
         format!("E{:04}", self as u16)
+    }
+
+    /// A finding about one image that apply records rather than rejects: the image's new
+    /// state (e.g. the re-pushed digest kept in `testing`) and every other image are still
+    /// written, and apply then exits 1. All other errors mean nothing is written.
+    pub fn is_recorded_refusal(self) -> bool {
+        matches!(self, Code::ReleaseTagMoved)
     }
 }
 
@@ -153,6 +163,11 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// An error that stops apply from writing anything (see [`Code::is_recorded_refusal`]).
+    pub fn blocks_write(&self) -> bool {
+        self.is_error() && !self.code.is_recorded_refusal()
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -196,6 +211,10 @@ impl Diagnostics {
     }
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
+    }
+    /// Any error that stops apply from writing ([`Diagnostic::blocks_write`]).
+    pub fn has_blocking_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::blocks_write)
     }
     pub fn error_count(&self) -> usize {
         self.items.iter().filter(|d| d.is_error()).count()

@@ -471,6 +471,10 @@ impl fmt::Display for Status {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VersionEntry {
+    /// Earlier, cancelled attempts at this number (oldest first), kept when a `re-release`
+    /// revives it: the history of what was once listed under this version is never erased.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<AttemptEntry>,
     /// Catalogue commit that recorded the last change (null outside git).
     pub catalogue_commit: Option<String>,
     /// Config labels of the image, when verified.
@@ -495,6 +499,10 @@ pub struct VersionEntry {
     pub recorded_at: String,
     /// `host/repository:tag` as listed.
     pub reference: String,
+    /// Set when a release was refused because the tag moved away from the tested digest; the
+    /// release stays refused until the listing goes back to `stage: testing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_refused: Option<RefusedReleaseEntry>,
     pub release_type: ReleaseType,
     /// Total size in bytes (manifest + config + layers), when verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -537,6 +545,35 @@ pub enum VerifyState {
     Passed,
     Failed,
     Skipped,
+}
+
+/// A cancelled attempt at a version number, as it was recorded before a `re-release`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AttemptEntry {
+    /// Catalogue commit of the attempt's last change (its cancellation, as a rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue_commit: Option<String>,
+    /// Digest the attempt's tag was verified at (absent when it never passed verification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// When the attempt was first recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// `host/repository:tag` the attempt listed.
+    pub reference: String,
+    pub release_type: ReleaseType,
+    /// The attempt's last change (its cancellation, unless a QA mark changed later).
+    pub updated_at: String,
+}
+
+/// Why a release was refused: the tag no longer pointed at the digest that was tested.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefusedReleaseEntry {
+    /// Digest the tag pointed at when the release was refused (now recorded as `digest`).
+    pub tag_digest: String,
+    /// Digest the debug project had tested.
+    pub tested_digest: String,
 }
 
 /// Drift of a released version's tag.

@@ -58,9 +58,13 @@ pub enum Step<'a> {
 pub enum Applied {
     /// The catalogue has errors: nothing was written.
     Refused,
-    /// Written (and committed/pushed as asked); `promotion_problems` when a promotion failed
-    /// (those never hold back the index or its commit).
-    Done { promotion_problems: bool },
+    /// Written (and committed/pushed as asked); `promotion_problems` when a promotion failed,
+    /// `refused` when a release was refused (E0401); neither holds back the index or its
+    /// commit.
+    Done {
+        promotion_problems: bool,
+        refused: bool,
+    },
 }
 
 /// `berth apply`: compute, execute promotions, write the index atomically, commit and push.
@@ -70,11 +74,11 @@ pub fn apply(
 ) -> anyhow::Result<Applied> {
     let popts = &opts.plan;
     let mut c = compute(popts)?;
-    if !c.has_errors() {
+    if !c.blocks_write() {
         execute_promotions(&mut c);
     }
     step(Step::Planned(&c))?;
-    if c.has_errors() {
+    if c.blocks_write() {
         return Ok(Applied::Refused);
     }
     let target = opts.out.clone().unwrap_or_else(|| c.index_path.clone());
@@ -85,6 +89,8 @@ pub fn apply(
     })?;
     let done = Applied::Done {
         promotion_problems: c.promotions.has_problems(),
+        // Only refused releases are left among the errors here.
+        refused: c.has_errors(),
     };
     if !(opts.commit || opts.push) {
         return Ok(done);
@@ -118,11 +124,11 @@ pub fn apply(
     // On a rejected push the branch is reset to the new remote tip; recompute from there.
     let regenerate = |_: &Path| -> anyhow::Result<Regenerated> {
         let mut again = compute(popts)?;
-        if !again.has_errors() {
+        if !again.blocks_write() {
             // Copies already made are found at the target and only recorded.
             execute_promotions(&mut again);
         }
-        if again.has_errors() {
+        if again.blocks_write() {
             anyhow::bail!(
                 "the catalogue on the new base has {} error(s); run `berth plan` on it",
                 again.diagnostics.iter().filter(|d| d.is_error()).count()

@@ -54,6 +54,12 @@ impl Computed {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+    /// Errors that stop apply from writing. A refused release (E0401) is an error but not
+    /// one of these: its image's new state and all other images are written, then apply
+    /// exits 1.
+    pub fn blocks_write(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::blocks_write)
+    }
     /// Would writing change the index file?
     pub fn index_changed(&self) -> bool {
         self.prev_text.as_deref() != Some(self.next_text.as_str())
@@ -138,6 +144,8 @@ pub struct VerificationLine {
     pub code: String,
     pub version: String,
     pub reference: String,
+    /// `passed`, `failed`, `skipped`, or `unchanged` (a testing tag confirmed at its
+    /// recorded digest by one HEAD).
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
@@ -219,7 +227,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     };
     let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
     lap("planned");
-    let (outcomes, stats) = if diags.has_errors() || first.diags.has_errors() {
+    let (outcomes, stats) = if diags.has_blocking_errors() || first.diags.has_blocking_errors() {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())
     } else {
@@ -245,6 +253,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
                 VerifyOutcome::Skipped => ("skipped", None, None),
                 VerifyOutcome::Passed(f) => ("passed", Some(f.digest), None),
                 VerifyOutcome::Failed(why) => ("failed", None, Some(why)),
+                VerifyOutcome::Unchanged(d) => ("unchanged", Some(d), None),
             };
             VerificationLine {
                 code: r.code.clone(),
@@ -268,7 +277,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
             diags.push(d);
         }
     }
-    let promotions = if diags.has_errors() {
+    let promotions = if diags.has_blocking_errors() {
         crate::promote::Report::skipped("catalogue has errors: promotion policies not evaluated")
     } else {
         crate::promote::plan_promotions(&cat, &prev, opts.offline)

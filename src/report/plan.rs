@@ -54,16 +54,22 @@ pub fn render(c: &Computed, format: Format, offline: bool) -> String {
 
 fn verify_summary(c: &Computed, offline: bool) -> String {
     let n = c.verifications.len();
-    let failed = c
-        .verifications
-        .iter()
-        .filter(|v| v.result == "failed")
-        .count();
+    let count = |result: &str| {
+        c.verifications
+            .iter()
+            .filter(|v| v.result == result)
+            .count()
+    };
+    let failed = count("failed");
+    let unchanged = match count("unchanged") {
+        0 => String::new(),
+        u => format!(" ({u} testing tag(s) unchanged)"),
+    };
     if offline {
         format!("{n} reference(s) to verify: skipped (offline)")
     } else {
         format!(
-            "{n} reference(s) verified, {failed} failed; {} request(s), {} retr(ies)",
+            "{n} reference(s) verified{unchanged}, {failed} failed; {} request(s), {} retr(ies)",
             c.stats.requests, c.stats.retries
         )
     }
@@ -118,9 +124,14 @@ fn md_escape(s: &str) -> String {
 
 fn render_markdown(c: &Computed, offline: bool) -> String {
     let mut s = String::from("### berth plan\n\n");
-    if c.has_errors() {
+    if c.blocks_write() {
         s.push_str(&format!(
             "**{} error(s)** — this catalogue cannot be applied.\n\n",
+            c.diagnostics.iter().filter(|d| d.is_error()).count()
+        ));
+    } else if c.has_errors() {
+        s.push_str(&format!(
+            "**{} error(s)** — refused releases stay testing; apply records everything else.\n\n",
             c.diagnostics.iter().filter(|d| d.is_error()).count()
         ));
     }

@@ -5,7 +5,10 @@
 //!
 //! Per reference: resolve tag → digest (index or manifest), read child manifests of an index
 //! and the image config (platforms, labels, size); `blobs` also HEADs every referenced blob;
-//! `full` downloads every blob and checks its digest and size. One reference's failure is its
+//! `full` downloads every blob and checks its digest and size. A reference whose requests all
+//! name the same recorded digest (a `testing` tag being re-resolved) costs one HEAD of the
+//! manifest when the registry's `Docker-Content-Digest` still names it
+//! ([`VerifyOutcome::Unchanged`]); otherwise it is verified fully. One reference's failure is its
 //! own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no
 //! request is made. Requests run concurrently on a tokio runtime built here (the rest of berth
 //! is synchronous), bounded per registry host by [`crate::registry::Limits`].
@@ -75,6 +78,7 @@ pub fn verify_all(
     for r in requests {
         distinct.entry(r.reference.as_str()).or_insert(r);
     }
+    let known = known_digests(requests);
     let mut out = BTreeMap::new();
     if offline || distinct.is_empty() {
         for r in distinct.keys() {
@@ -124,7 +128,10 @@ pub fn verify_all(
             })
             .clone();
         match reg {
-            Ok((reg, memo)) => jobs.push((reference.to_string(), reg, memo, r)),
+            Ok((reg, memo)) => {
+                let known = known.get(reference).cloned().flatten();
+                jobs.push((reference.to_string(), reg, memo, r, known))
+            }
             Err(why) => {
                 out.insert(reference.to_string(), VerifyOutcome::Failed(why));
             }
@@ -136,16 +143,12 @@ pub fn verify_all(
         .build()
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
     let results = rt.block_on(join_all(jobs.into_iter().map(
-        |(reference, reg, memo, r)| async move {
-            let res = verify_with(&reg, &memo, &r, level).await;
-            (reference, res)
+        |(reference, reg, memo, r, known)| async move {
+            let outcome = confirm_or_verify(&reg, &memo, &r, level, known.as_deref()).await;
+            (reference, outcome)
         },
     )));
-    for (reference, res) in results {
-        let outcome = match res {
-            Ok(facts) => VerifyOutcome::Passed(facts),
-            Err(e) => VerifyOutcome::Failed(e.to_string()),
-        };
+    for (reference, outcome) in results {
         tracing::debug!(%reference, ?outcome, "verified");
         out.insert(reference, outcome);
     }
@@ -162,6 +165,47 @@ pub fn verify_all(
         "verification finished"
     );
     Ok((out, vs))
+}
+
+/// Per reference, the digest every request for it names as known (`None` when one names
+/// none or they disagree: then it is verified fully).
+fn known_digests(requests: &[VerifyRequest]) -> BTreeMap<&str, Option<String>> {
+    let mut known: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    for r in requests {
+        known
+            .entry(r.reference.as_str())
+            .and_modify(|k| {
+                if *k != r.known_digest {
+                    *k = None;
+                }
+            })
+            .or_insert_with(|| r.known_digest.clone());
+    }
+    known
+}
+
+/// Re-resolve a tag whose digest is `known`: one HEAD of the manifest; the answer is
+/// [`VerifyOutcome::Unchanged`] when the registry's `Docker-Content-Digest` names `known`.
+/// Another digest, no header, or no manifest (404) is verified fully at `level` (which also
+/// says why it fails). Without `known`, a full verification.
+async fn confirm_or_verify(
+    reg: &Registry,
+    memo: &Memo,
+    r: &ImageRef,
+    level: Level,
+    known: Option<&str>,
+) -> VerifyOutcome {
+    if let Some(known) = known {
+        match reg.head_manifest(&r.repository, &r.tag).await {
+            Ok(Some(d)) if d == known => return VerifyOutcome::Unchanged(d),
+            Ok(_) => {}
+            Err(e) => return VerifyOutcome::Failed(e.to_string()),
+        }
+    }
+    match verify_with(reg, memo, r, level).await {
+        Ok(facts) => VerifyOutcome::Passed(facts),
+        Err(e) => VerifyOutcome::Failed(e.to_string()),
+    }
 }
 
 /// One image manifest of a reference (the reference itself, or a child of its index).
