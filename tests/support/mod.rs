@@ -697,6 +697,9 @@ pub enum Fault {
     Delay(Duration),
     /// Forward, but flip bits in the middle of a successful answer's body (same length).
     Corrupt,
+    /// Forward, then send `f(raw answer)` instead of the answer (status line, headers, body):
+    /// an intermediary that rewrites what the registry said (see `support::served`).
+    Rewrite(fn(Vec<u8>) -> Vec<u8>),
 }
 
 pub type FaultFn = dyn Fn(usize, &str) -> Fault + Send + Sync;
@@ -844,7 +847,7 @@ fn forward(
             return Ok(());
         }
         Fault::Delay(d) => std::thread::sleep(d),
-        Fault::Pass | Fault::Truncate | Fault::Corrupt => {}
+        Fault::Pass | Fault::Truncate | Fault::Corrupt | Fault::Rewrite(_) => {}
     }
     let mut up = TcpStream::connect(upstream)?;
     let mut req = format!("{request_line}\r\n");
@@ -874,6 +877,9 @@ fn forward(
             let mid = split + (raw.len() - split) / 2;
             raw[mid] ^= 0xff;
         }
+    }
+    if let Fault::Rewrite(rewrite) = f {
+        raw = rewrite(raw);
     }
     client.write_all(&raw)?;
     let _ = client.shutdown(Shutdown::Write);
@@ -1037,3 +1043,5 @@ pub fn verification<'v>(plan: &'v serde_json::Value, code: &str) -> &'v serde_js
         .find(|v| v["code"] == code)
         .unwrap_or_else(|| panic!("no verification for {code}: {plan:#}"))
 }
+pub mod memory;
+pub mod served;
