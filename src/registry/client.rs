@@ -4,8 +4,11 @@
 //! Input: repository names and references. Output: [`Manifest`]s whose digest is one the
 //! registry serves, digests, or errors.
 //!
-//! Invariant: a manifest read by digest must hash to that digest; one read by tag must hash
-//! to the `Docker-Content-Digest` the registry sent with it, if any.
+//! Invariant ("a recorded digest is one the registry serves"): a manifest read by digest
+//! must hash to that digest; a manifest read by tag must hash to the `Docker-Content-Digest`
+//! the registry sent with it, and when the registry sent none, the digest of the bytes is
+//! pulled by digest once — a 404 there, or other bytes, is an error, never a digest handed
+//! on. So a header costs nothing, and its absence costs exactly one request.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -182,8 +185,8 @@ impl Registry {
         Ok(resp)
     }
 
-    /// Read a manifest by tag or digest: its exact bytes, parsed, digest checked (see the
-    /// module doc).
+    /// Read a manifest by tag or digest: its exact bytes, parsed, with a digest the registry
+    /// serves (see the module doc for the rule and its price).
     pub async fn resolve(
         &self,
         repository: &str,
@@ -200,21 +203,56 @@ impl Registry {
                     actual,
                 });
             }
-        } else if let Some(named) = header_str(&resp.headers, "docker-content-digest")
-            && named.starts_with("sha256:")
-            && named != actual
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: what(),
-                expected: named,
-                actual,
-            });
+        } else {
+            match header_str(&resp.headers, "docker-content-digest") {
+                Some(named) if named.starts_with("sha256:") => {
+                    if named != actual {
+                        return Err(RegistryError::DigestHeaderMismatch {
+                            what: what(),
+                            header: named,
+                            actual,
+                        });
+                    }
+                }
+                // No header (or one in another algorithm): ask for the bytes' digest.
+                _ => self.check_served(repository, &actual, &what()).await?,
+            }
         }
         let content_type = header_str(&resp.headers, "content-type").unwrap_or_default();
         Manifest::from_bytes(resp.body, &content_type).map_err(|e| RegistryError::InvalidManifest {
             reference: format!("{repository}:{reference}"),
             message: e.0,
         })
+    }
+
+    /// One GET of `digest`: the registry must serve bytes that hash to it.
+    async fn check_served(
+        &self,
+        repository: &str,
+        digest: &str,
+        what: &str,
+    ) -> Result<(), RegistryError> {
+        let not_served = |why: String| RegistryError::DigestNotServed {
+            what: what.to_string(),
+            digest: digest.to_string(),
+            why,
+        };
+        match self.get_manifest(repository, digest).await {
+            Ok(r) => {
+                let served = sha256_digest(&r.body);
+                if served == digest {
+                    Ok(())
+                } else {
+                    Err(not_served(format!(
+                        "it serves other bytes under that digest ({served})"
+                    )))
+                }
+            }
+            Err(RegistryError::ManifestUnknown { .. }) => {
+                Err(not_served("manifest unknown (404)".into()))
+            }
+            Err(e) => Err(not_served(e.to_string())),
+        }
     }
 
     /// Digest a tag (or digest) points at now, `None` when it does not exist. One `HEAD`
@@ -272,6 +310,17 @@ impl Registry {
             .await?;
         if resp.status != StatusCode::CREATED {
             return Err(status_error(&resp, repository, Some(reference), None));
+        }
+        // The registry names what it stored; it must be what was sent.
+        if let Some(named) = header_str(&resp.headers, "docker-content-digest")
+            && named.starts_with("sha256:")
+            && named != digest
+        {
+            return Err(RegistryError::DigestHeaderMismatch {
+                what: format!("manifest pushed to {repository}:{reference}"),
+                header: named,
+                actual: digest,
+            });
         }
         Ok(digest)
     }

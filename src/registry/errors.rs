@@ -44,6 +44,27 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
+    /// The registry named a digest (`Docker-Content-Digest`) that is not the digest of the
+    /// bytes it sent.
+    #[error(
+        "{what}: Docker-Content-Digest {header} is not the sha256 of the bytes received ({actual})"
+    )]
+    DigestHeaderMismatch {
+        what: String,
+        header: String,
+        actual: String,
+    },
+    /// The registry named no digest, and pulling by the digest of the bytes it sent failed:
+    /// that digest is not one it serves.
+    #[error(
+        "{what}: no Docker-Content-Digest, and the registry does not serve the sha256 of the \
+         bytes received ({digest}): {why}"
+    )]
+    DigestNotServed {
+        what: String,
+        digest: String,
+        why: String,
+    },
     #[error(
         "size mismatch for blob {digest}: manifest says {expected} bytes, registry has {actual}"
     )]

@@ -32,6 +32,9 @@
 //!   [`Stats`]; 429, 5xx, timeouts and connection errors are retried with exponential
 //!   backoff and full jitter, waiting at least `Retry-After`, at most
 //!   [`Limits::max_attempts`] times.
+//! - A digest handed on is one the registry serves: by digest, the bytes hash to it; by
+//!   tag, they hash to `Docker-Content-Digest`, or — without that header — pulling by their
+//!   digest returns them (one extra request). Anything else is an error.
 //! - Blobs are streamed and checked (sha256 and size) as they pass, never held whole except
 //!   small ones (configs, bounded); a streamed upload is committed only after the bytes
 //!   hashed to the expected digest and counted to the expected size, otherwise its session
