@@ -362,7 +362,7 @@ fn re_release_keeps_the_cancelled_attempt() {
 }
 
 #[test]
-fn without_a_digest_header_the_testing_tag_is_verified_fully() {
+fn without_a_digest_header_the_testing_tag_is_vouched_for_by_digest() {
     let reg = RegistryProc::start(Auth::None);
     let upstream = reg.addr();
     let proxy = support::integrity::DigestlessHeadProxy::start(upstream.clone());
@@ -373,18 +373,24 @@ fn without_a_digest_header_the_testing_tag_is_verified_fully() {
     cat.apply(&[]);
     let before = cat.index_text();
 
-    // The HEAD names no digest: the tag is verified fully, finds the recorded digest, and
-    // nothing changes.
+    // The HEAD names no digest: the tag's manifest is read (this proxy drops the header only
+    // from HEAD answers, so the GET's header vouches for the bytes; without one berth would
+    // pull by digest too, see tests/registry_digests.rs); it is the recorded digest, so
+    // nothing changes and nothing more is asked.
     let seen = proxy.count();
     let plan = cat.plan(&[]);
     assert_eq!(plan["changed"], false, "{plan:#}");
-    assert_eq!(verification(&plan, "h")["result"], "passed");
+    assert_eq!(verification(&plan, "h")["result"], "unchanged");
     assert_eq!(verification(&plan, "h")["digest"], a.digest.as_str());
     let log = proxy.seen_since(seen);
-    assert_eq!(log[0], "HEAD /v2/acme/h/manifests/1 HTTP/1.1");
-    assert_eq!(log[1], "GET /v2/acme/h/manifests/1 HTTP/1.1");
+    assert_eq!(
+        log,
+        vec![
+            "HEAD /v2/acme/h/manifests/1 HTTP/1.1".to_string(),
+            "GET /v2/acme/h/manifests/1 HTTP/1.1".to_string(),
+        ]
+    );
     assert_eq!(plan["verifyStats"]["requests"], log.len() as u64);
-    assert!(log.len() > 2, "{log:?}");
     cat.apply(&[]);
     assert_eq!(cat.index_text(), before);
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use berth::registry::{
     self, Credential, Endpoint, Limits, RegistryError, Stats, UPLOAD_CHUNK, copy_blob_streamed,
 };
+use support::memory::{peak_growth_mib, pseudo_random, reset_peak_kb};
 use support::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -21,20 +22,6 @@ const ACCEPT: &str =
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Deterministic incompressible bytes (xorshift64*).
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 fn tag_digest(addr: &str, repo: &str, tag: &str) -> Option<String> {
@@ -59,16 +46,6 @@ fn head_blob(addr: &str, repo: &str, digest: &str) -> u16 {
     )
     .unwrap()
     .status
-}
-
-/// A `(key, kB)` line of /proc/self/status.
-fn status_kb(key: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim_start_matches(':').trim().split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in /proc/self/status"))
 }
 
 fn client(addr: &str, stats: &Arc<Stats>) -> registry::Registry {
@@ -120,8 +97,7 @@ fn large_layer_streams_across_registries_in_bounded_memory() {
 
     // In-process copy of the big blob, peak RSS measured around it alone: reset the high
     // water mark (Linux `clear_refs` 5) after seeding freed its 64 MiB.
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM via /proc/self/clear_refs");
-    let before = status_kb("VmHWM");
+    let before = reset_peak_kb();
     let stats = Arc::new(Stats::default());
     let (from, to) = (client(&src.addr(), &stats), client(&dst.addr(), &stats));
     runtime()
@@ -134,7 +110,7 @@ fn large_layer_streams_across_registries_in_bounded_memory() {
             BIG as u64,
         ))
         .unwrap();
-    let growth_mib = (status_kb("VmHWM").saturating_sub(before)) / 1024;
+    let growth_mib = peak_growth_mib(before);
     assert!(
         growth_mib < 48,
         "copying a 64 MiB blob raised peak RSS by {growth_mib} MiB (must stay bounded)"

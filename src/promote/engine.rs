@@ -1,6 +1,6 @@
-//! Copy by digest, over a small registry interface.
+//! Copy by digest, over the registry [`Api`].
 //!
-//! Input: a [`Registry`] (the real client in `registry_adapter.rs`, an in-memory one in
+//! Input: an [`Api`] (`crate::registry::Live` for real registries, the in-memory fake in
 //! tests) and source/target repositories. Output: the target tag pointing at exactly the
 //! source manifest bytes, and [`CopyStats`] saying how each blob got there.
 //! Invariants: manifests are pushed byte-for-byte (their sha256 is checked against the
@@ -16,37 +16,8 @@ use std::rc::Rc;
 
 use futures_util::future::try_join_all;
 
-use crate::promote::oci::{self, Descriptor, ImageInfo, Parsed};
-
-/// A repository on a registry host.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Repo {
-    pub host: String,
-    pub repository: String,
-}
-
-impl Repo {
-    pub fn new(host: &str, repository: &str) -> Self {
-        Repo {
-            host: host.to_string(),
-            repository: repository.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for Repo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.host, self.repository)
-    }
-}
-
-/// A manifest as served: exact bytes, their digest and media type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fetched {
-    pub digest: String,
-    pub media_type: String,
-    pub bytes: Vec<u8>,
-}
+use crate::registry::manifest::{config_info, index_platforms, sha256_digest};
+use crate::registry::{Api, Descriptor, ImageInfo, Manifest, Parsed, RegistryError, Repo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromoteError {
@@ -64,43 +35,10 @@ pub enum PromoteError {
     Manifest { reference: String, message: String },
 }
 
-/// The registry operations promotion needs. Implementations handle auth, retries, limits,
-/// pagination (`Link` headers, capped page sizes) and streaming.
-#[allow(async_fn_in_trait)]
-pub trait Registry {
-    /// Every repository of a registry (`/v2/_catalog`, all pages).
-    async fn repositories(&self, host: &str) -> Result<Vec<String>, PromoteError>;
-    /// Every tag of a repository (all pages); empty when the repository does not exist.
-    async fn tags(&self, repo: &Repo) -> Result<Vec<String>, PromoteError>;
-    /// Digest a tag (or digest) resolves to (HEAD), `None` when it does not exist.
-    async fn manifest_digest(
-        &self,
-        repo: &Repo,
-        reference: &str,
-    ) -> Result<Option<String>, PromoteError>;
-    /// Manifest bytes by tag or digest, `None` when it does not exist.
-    async fn manifest(&self, repo: &Repo, reference: &str)
-    -> Result<Option<Fetched>, PromoteError>;
-    /// A small blob (image config), read whole.
-    async fn blob(&self, repo: &Repo, digest: &str) -> Result<Vec<u8>, PromoteError>;
-    async fn blob_exists(&self, repo: &Repo, digest: &str) -> Result<bool, PromoteError>;
-    /// Cross-repository mount within one registry; `false` when the registry declined.
-    async fn mount_blob(&self, to: &Repo, digest: &str, from: &Repo) -> Result<bool, PromoteError>;
-    /// Streamed copy of one blob, digest-checked, between any two repositories.
-    async fn copy_blob(
-        &self,
-        from: &Repo,
-        to: &Repo,
-        blob: &Descriptor,
-    ) -> Result<(), PromoteError>;
-    /// Push manifest bytes under a tag or digest.
-    async fn put_manifest(
-        &self,
-        repo: &Repo,
-        reference: &str,
-        media_type: &str,
-        bytes: &[u8],
-    ) -> Result<(), PromoteError>;
+impl From<RegistryError> for PromoteError {
+    fn from(e: RegistryError) -> Self {
+        PromoteError::Registry(e.to_string())
+    }
 }
 
 /// How the blobs and manifests of a run were moved.
@@ -115,14 +53,14 @@ pub struct CopyStats {
 }
 
 /// One promotion session: a registry plus caches shared by planning and copying.
-pub struct Session<'r, R: Registry> {
+pub struct Session<'r, R: Api> {
     pub reg: &'r R,
-    manifests: RefCell<HashMap<String, Rc<Fetched>>>,
+    manifests: RefCell<HashMap<String, Rc<Manifest>>>,
     infos: RefCell<HashMap<String, Rc<ImageInfo>>>,
     pub stats: RefCell<CopyStats>,
 }
 
-impl<'r, R: Registry> Session<'r, R> {
+impl<'r, R: Api> Session<'r, R> {
     pub fn new(reg: &'r R) -> Self {
         Session {
             reg,
@@ -137,7 +75,7 @@ impl<'r, R: Registry> Session<'r, R> {
         &self,
         repo: &Repo,
         digest: &str,
-    ) -> Result<Rc<Fetched>, PromoteError> {
+    ) -> Result<Rc<Manifest>, PromoteError> {
         if let Some(m) = self.manifests.borrow().get(digest) {
             return Ok(m.clone());
         }
@@ -149,7 +87,7 @@ impl<'r, R: Registry> Session<'r, R> {
             .ok_or_else(|| PromoteError::NotFound {
                 reference: reference.clone(),
             })?;
-        let actual = oci::sha256_digest(&m.bytes);
+        let actual = sha256_digest(&m.bytes);
         if actual != digest {
             return Err(PromoteError::DigestMismatch {
                 reference,
@@ -157,51 +95,35 @@ impl<'r, R: Registry> Session<'r, R> {
                 actual,
             });
         }
-        let m = Rc::new(Fetched {
-            digest: digest.to_string(),
-            ..m
-        });
+        let m = Rc::new(m);
         self.manifests
             .borrow_mut()
             .insert(digest.to_string(), m.clone());
         Ok(m)
     }
 
-    fn parse(&self, repo: &Repo, m: &Fetched) -> Result<Parsed, PromoteError> {
-        oci::parse(&m.bytes, &m.media_type)
-            .map(|(p, _)| p)
-            .map_err(|e| PromoteError::Manifest {
-                reference: format!("{repo}@{}", m.digest),
-                message: e.to_string(),
-            })
-    }
-
     /// Platforms, labels and created time of an image or index, cached by digest. For an
-    /// index the labels and created time come from its first real platform image (the
-    /// platforms of one build share them).
+    /// index the labels and created time come from its first image (attestations are not
+    /// images: see `crate::registry::manifest`); the platforms of one build share them.
     pub async fn info(&self, repo: &Repo, digest: &str) -> Result<Rc<ImageInfo>, PromoteError> {
         if let Some(i) = self.infos.borrow().get(digest) {
             return Ok(i.clone());
         }
         let m = self.manifest_by_digest(repo, digest).await?;
-        let info = match self.parse(repo, &m)? {
+        let info = match &m.parsed {
             Parsed::Image { config, .. } => {
-                let bytes = self.reg.blob(repo, &config.digest).await?;
-                oci::config_info(&bytes).map_err(|e| PromoteError::Manifest {
+                let bytes = self.reg.blob(repo, config).await?;
+                config_info(&bytes).map_err(|e| PromoteError::Manifest {
                     reference: format!("{repo}@{}", config.digest),
                     message: e.to_string(),
                 })?
             }
             Parsed::Index { children } => {
-                let platforms = oci::index_platforms(&children);
-                let first = children
-                    .iter()
-                    .find(|c| c.platform.as_ref().is_none_or(|p| p.os != "unknown"));
-                let mut info = match first {
+                let mut info = match m.parsed.images().first() {
                     Some(c) => (*Box::pin(self.info(repo, &c.digest)).await?).clone(),
                     None => ImageInfo::default(),
                 };
-                info.platforms = platforms;
+                info.platforms = index_platforms(children);
                 info
             }
         };
@@ -231,9 +153,10 @@ impl<'r, R: Registry> Session<'r, R> {
         reference: &str,
     ) -> Result<(), PromoteError> {
         let m = self.manifest_by_digest(from, digest).await?;
-        match self.parse(from, &m)? {
+        match &m.parsed {
             Parsed::Index { children } => {
-                // Children are pushed by digest before the index that names them.
+                // Children (attestations included: the index names them) are pushed by
+                // digest before the index that names them.
                 try_join_all(children.iter().map(|c| async move {
                     if self.reg.manifest_digest(to, &c.digest).await?.is_some() {
                         return Ok(());
@@ -262,7 +185,7 @@ impl<'r, R: Registry> Session<'r, R> {
     }
 
     async fn copy_blob(&self, from: &Repo, to: &Repo, b: &Descriptor) -> Result<(), PromoteError> {
-        if self.reg.blob_exists(to, &b.digest).await? {
+        if self.reg.blob_size(to, &b.digest).await?.is_some() {
             self.stats.borrow_mut().blobs_present += 1;
             return Ok(());
         }
@@ -270,10 +193,83 @@ impl<'r, R: Registry> Session<'r, R> {
             self.stats.borrow_mut().blobs_mounted += 1;
             return Ok(());
         }
-        self.reg.copy_blob(from, to, b).await?;
+        self.reg.copy_blob(from, to, b).await.map_err(|e| match e {
+            RegistryError::DigestMismatch {
+                expected, actual, ..
+            } => PromoteError::DigestMismatch {
+                reference: format!("{from}@{}", b.digest),
+                expected,
+                actual,
+            },
+            e => e.into(),
+        })?;
         let mut s = self.stats.borrow_mut();
         s.blobs_copied += 1;
         s.bytes_copied += b.size;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fake::Fake;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn index_info_comes_from_its_first_image_not_an_attestation() {
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let (idx, _, _) = f.attested_index(&repo, "1");
+        let sess = Session::new(&f);
+        let info = block(sess.info(&repo, &idx)).unwrap();
+        assert_eq!(info.platforms, vec!["linux/amd64"]);
+        assert_eq!(
+            info.labels,
+            [("vendor".to_string(), "acme".to_string())].into()
+        );
+    }
+
+    #[test]
+    fn index_copy_takes_its_attestations_along() {
+        let f = Fake::default();
+        let dev = Repo::new("reg.test", "dev/app");
+        let qa = Repo::new("reg.test", "qa/app");
+        let (idx, img, att) = f.attested_index(&dev, "1");
+        let sess = Session::new(&f);
+        block(sess.copy(&dev, &idx, &qa, "1")).unwrap();
+        assert_eq!(f.tag_digest(&qa, "1"), Some(idx));
+        let repos = f.repos.borrow();
+        assert!(repos[&qa].manifests.contains_key(&img));
+        assert!(repos[&qa].manifests.contains_key(&att));
+    }
+
+    #[test]
+    fn corrupted_blob_is_a_digest_mismatch_of_the_source() {
+        let f = Fake::default();
+        let dev = Repo::new("a.test", "dev/app");
+        let prod = Repo::new("b.test", "prod/app");
+        let d = f.image(&dev, Some("1"), "x", &[], "linux/amd64");
+        let m = block(f.manifest(&dev, &d)).unwrap().unwrap();
+        let Parsed::Image { layers, .. } = &m.parsed else {
+            panic!("image expected")
+        };
+        let layer = layers[0].clone();
+        let mut bad = f.repos.borrow()[&dev].blobs[&layer.digest].clone();
+        bad[0] ^= 0xff;
+        f.corrupt_blob(&dev, &layer.digest, &bad);
+        let err = block(Session::new(&f).copy(&dev, &d, &prod, "1")).unwrap_err();
+        assert!(
+            matches!(&err, PromoteError::DigestMismatch { reference, expected, .. }
+                if *reference == format!("{dev}@{}", layer.digest) && *expected == layer.digest),
+            "{err}"
+        );
+        assert_eq!(f.tag_digest(&prod, "1"), None);
     }
 }

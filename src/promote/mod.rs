@@ -4,18 +4,15 @@
 //! the registries. Output: a [`Report`] of pending promotions for `berth plan`; for
 //! `berth apply` the promotions made, appended to `index.json` `promotions`; `berth promote`
 //! copies one image and records it as manual.
-//! Submodules: [`oci`] (manifest parsing), [`engine`] (copy by digest over a registry
-//! interface), [`planner`] (policy evaluation and execution), [`live`] (the interface over
-//! `crate::registry`), `fake` (an in-memory registry for unit tests). Policies themselves
-//! (patterns, criteria, tag templates) are compiled by `crate::policy`.
+//! Submodules: [`engine`] (copy by digest over the registry [`crate::registry::Api`]) and
+//! [`planner`] (policy evaluation and execution). Registries are reached through
+//! [`crate::registry::Live`] (unit tests use the registry's in-memory fake); manifests are
+//! read with the one model of `crate::registry::manifest`. Policies themselves (patterns,
+//! criteria, tag templates) are compiled by `crate::policy`.
 //! Invariants: registry work runs on a tokio runtime built here (the rest of berth is
 //! synchronous); one promotion's failure is a [`Problem`] and never blocks the others.
 
 pub mod engine;
-#[cfg(test)]
-pub mod fake;
-pub mod live;
-pub mod oci;
 pub mod planner;
 
 use std::collections::BTreeMap;
@@ -24,7 +21,8 @@ pub use planner::{Action, Pending, Problem, Report};
 
 use crate::model::reference::{normalize_registry, normalize_repository, valid_digest, valid_tag};
 use crate::model::{Catalogue, Index, InitiatedBy, PromotionRecord};
-use crate::promote::engine::{Registry as _, Repo, Session};
+use crate::promote::engine::Session;
+use crate::registry::{Api as _, Live, Repo};
 
 /// Promotions run at most this many images at once (each bounded further per host by the
 /// registry client's `maxConcurrency`).
@@ -65,7 +63,7 @@ pub fn plan_promotions(cat: &Catalogue, index: &Index, offline: bool) -> Report 
     if offline {
         return Report::skipped("offline: promotion policies not evaluated");
     }
-    let live = live::Live::new(&cat.config, policy_credentials(cat));
+    let live = Live::new(&cat.config, policy_credentials(cat));
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return Report::skipped(&format!("cannot start the async runtime: {e}")),
@@ -82,7 +80,7 @@ pub fn execute_planned(cat: &Catalogue, report: &mut Report) {
     if report.pending.is_empty() {
         return;
     }
-    let live = live::Live::new(&cat.config, policy_credentials(cat));
+    let live = Live::new(&cat.config, policy_credentials(cat));
     match runtime() {
         Ok(rt) => rt.block_on(async {
             let sess = Session::new(&live);
@@ -162,7 +160,7 @@ pub fn manual(
         Ok(x) => x,
         Err(m) => return Err(BadReference(format!("target: {m}"))),
     };
-    let live = live::Live::new(&cat.config, policy_credentials(cat));
+    let live = Live::new(&cat.config, policy_credentials(cat));
     let when = crate::model::time::now();
     let rt = match runtime() {
         Ok(rt) => rt,

@@ -1,4 +1,4 @@
-//! Policy evaluation and execution over a [`Registry`].
+//! Policy evaluation and execution over a registry [`Api`].
 //!
 //! Input: the catalogue's policies, the recorded index (its promotion history) and the time
 //! of the run. Output: a [`Report`]: pending promotions (copy, overwrite, or already present
@@ -22,7 +22,8 @@ use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
 use crate::policy::criteria::{Criteria, Facts};
 use crate::policy::pattern::RepoPattern;
 use crate::policy::template::{TagTemplate, TemplateInput};
-use crate::promote::engine::{CopyStats, PromoteError, Registry, Repo, Session};
+use crate::promote::engine::{CopyStats, PromoteError, Session};
+use crate::registry::{Api, Repo};
 
 /// What a pending promotion will do at the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -126,7 +127,7 @@ fn compile(p: &Policy) -> Result<Compiled, String> {
 }
 
 /// Evaluate every policy of the catalogue.
-pub async fn plan<R: Registry>(
+pub async fn plan<R: Api>(
     sess: &Session<'_, R>,
     cat: &Catalogue,
     index: &Index,
@@ -163,7 +164,7 @@ pub async fn plan<R: Registry>(
     report
 }
 
-async fn plan_policy<R: Registry>(
+async fn plan_policy<R: Api>(
     sess: &Session<'_, R>,
     src: &Source<Policy>,
     index: &Index,
@@ -255,7 +256,7 @@ async fn plan_policy<R: Registry>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn plan_tag<R: Registry>(
+async fn plan_tag<R: Api>(
     sess: &Session<'_, R>,
     c: &Compiled,
     repo: &Repo,
@@ -331,7 +332,7 @@ async fn plan_tag<R: Registry>(
 }
 
 /// Decide what to do at the target tag.
-pub async fn target_action<R: Registry>(
+pub async fn target_action<R: Api>(
     sess: &Session<'_, R>,
     target: &Repo,
     tag: &str,
@@ -354,7 +355,7 @@ pub async fn target_action<R: Registry>(
 }
 
 /// Perform pending promotions (up to `concurrency` at once) and record each success.
-pub async fn execute<R: Registry>(
+pub async fn execute<R: Api>(
     sess: &Session<'_, R>,
     report: &mut Report,
     now: DateTime<Utc>,
@@ -421,7 +422,7 @@ pub async fn execute<R: Registry>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fake::Fake;
+    use crate::registry::fake::Fake;
     use std::path::PathBuf;
 
     fn block<F: std::future::Future>(f: F) -> F::Output {

@@ -3,15 +3,19 @@
 //! Input: the verification requests of a plan, berth.yaml (registry limits, credentials) and
 //! the level. Output: one [`VerifyOutcome`] per distinct reference, plus [`VerifyStats`].
 //!
-//! Per reference: resolve tag → digest (index or manifest), read child manifests of an index
-//! and the image config (platforms, labels, size); `blobs` also HEADs every referenced blob;
-//! `full` downloads every blob and checks its digest and size. A reference whose requests all
-//! name the same recorded digest (a `testing` tag being re-resolved) costs one HEAD of the
-//! manifest when the registry's `Docker-Content-Digest` still names it
-//! ([`VerifyOutcome::Unchanged`]); otherwise it is verified fully. One reference's failure is its
-//! own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no
-//! request is made. Requests run concurrently on a tokio runtime built here (the rest of berth
-//! is synchronous), bounded per registry host by [`crate::registry::Limits`].
+//! Per reference, through the registry [`Api`] and its one manifest model
+//! (`crate::registry::manifest`): resolve tag → digest (a digest the registry serves:
+//! `crate::registry::Registry::resolve`), read the image manifests of an index (attestations
+//! are not images) and the first image's config (platforms, labels; read whole, digest and
+//! size checked), add up the size; `blobs` also HEADs every other blob and compares its size;
+//! `full` downloads every other blob streamed, checking sha256 and size while reading
+//! (memory bounded by one network chunk). Foreign layers (`urls`) count in the size but live
+//! elsewhere and are not checked. A reference whose requests all name the same recorded digest
+//! (a `testing` tag being re-resolved) costs one manifest HEAD when the registry still names
+//! that digest ([`VerifyOutcome::Unchanged`]); otherwise it is verified fully. One reference's
+//! failure is its own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no request is made. Requests run
+//! concurrently on a tokio runtime built here (the rest of berth is synchronous), bounded per
+//! registry host by [`crate::registry::Limits`] — shared by every credential.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -22,7 +26,8 @@ use tokio::sync::OnceCell;
 use crate::lifecycle::{ImageFacts, VerifyOutcome, VerifyRequest};
 use crate::model::Config;
 use crate::model::reference::ImageRef;
-use crate::registry::{Endpoint, Limits, ManifestKind, Registry, RegistryError, Stats};
+use crate::registry::manifest::{config_info, index_platforms};
+use crate::registry::{Api, Descriptor, Live, Parsed, RegistryError, Repo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -60,11 +65,11 @@ impl Level {
     }
 }
 
-/// A registry client for (host, credential) with its memo, or why none could be made.
-type RegistrySlot = Result<(Registry, Arc<Memo>), String>;
-
 /// Outcome of one blob check, shared by every image that references the blob.
-type BlobCell = OnceCell<Result<u64, RegistryError>>;
+type BlobCell = OnceCell<Result<(), RegistryError>>;
+
+/// A blob check: repository, digest, declared size, full download or `HEAD`.
+type BlobKey = (Repo, String, u64, bool);
 
 /// Verify every distinct reference of `requests`.
 pub fn verify_all(
@@ -92,9 +97,9 @@ pub fn verify_all(
             },
         ));
     }
-    let stats = Arc::new(Stats::default());
-    let mut endpoints: HashMap<String, Arc<Endpoint>> = HashMap::new();
-    let mut registries: HashMap<(String, Option<String>), RegistrySlot> = HashMap::new();
+    let live = Live::new(config, BTreeMap::new());
+    // One view of the registries and one memo per credential name.
+    let mut views: BTreeMap<Option<String>, (Live, Memo)> = BTreeMap::new();
     let mut jobs = Vec::new();
     for (reference, req) in &distinct {
         let Some(r) = ImageRef::parse_canonical(reference) else {
@@ -104,47 +109,25 @@ pub fn verify_all(
             );
             continue;
         };
-        let key = (r.registry.clone(), req.credential.clone());
-        let reg = registries
-            .entry(key)
-            .or_insert_with(|| {
-                let ep = match endpoints.get(&r.registry) {
-                    Some(ep) => ep.clone(),
-                    None => {
-                        let limits =
-                            Limits::for_host(config.registries.get(&r.registry).map(|c| &c.value));
-                        let ep = Endpoint::new(&r.registry, limits, stats.clone())
-                            .map_err(|e| e.to_string())?;
-                        endpoints.insert(r.registry.clone(), ep.clone());
-                        ep
-                    }
-                };
-                let cred = crate::registry::credentials::resolve(
-                    req.credential.as_deref(),
-                    config,
-                    &r.registry,
-                )?;
-                Ok((Registry::new(ep, cred), Arc::new(Memo::default())))
-            })
-            .clone();
-        match reg {
-            Ok((reg, memo)) => {
-                let known = known.get(reference).cloned().flatten();
-                jobs.push((reference.to_string(), reg, memo, r, known))
-            }
-            Err(why) => {
-                out.insert(reference.to_string(), VerifyOutcome::Failed(why));
-            }
-        }
+        views.entry(req.credential.clone()).or_insert_with(|| {
+            (
+                live.with_credential(req.credential.as_deref()),
+                Memo::default(),
+            )
+        });
+        let known = known.get(reference).cloned().flatten();
+        jobs.push((reference.to_string(), req.credential.clone(), r, known));
     }
     let started = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
+    let views = &views;
     let results = rt.block_on(join_all(jobs.into_iter().map(
-        |(reference, reg, memo, r, known)| async move {
-            let outcome = confirm_or_verify(&reg, &memo, &r, level, known.as_deref()).await;
+        |(reference, credential, r, known)| async move {
+            let (view, memo) = &views[&credential];
+            let outcome = confirm_or_verify(view, memo, &r, level, known.as_deref()).await;
             (reference, outcome)
         },
     )));
@@ -154,8 +137,8 @@ pub fn verify_all(
     }
     let vs = VerifyStats {
         references: distinct.len(),
-        requests: stats.requests(),
-        retries: stats.retries(),
+        requests: live.stats.requests(),
+        retries: live.stats.retries(),
     };
     tracing::info!(
         references = vs.references,
@@ -184,65 +167,69 @@ fn known_digests(requests: &[VerifyRequest]) -> BTreeMap<&str, Option<String>> {
     known
 }
 
-/// Re-resolve a tag whose digest is `known`: one HEAD of the manifest; the answer is
-/// [`VerifyOutcome::Unchanged`] when the registry's `Docker-Content-Digest` names `known`.
-/// Another digest, no header, or no manifest (404) is verified fully at `level` (which also
-/// says why it fails). Without `known`, a full verification.
-async fn confirm_or_verify(
-    reg: &Registry,
+/// Re-resolve a tag whose digest is `known`: one manifest HEAD; the answer is
+/// [`VerifyOutcome::Unchanged`] when the registry names `known` (a digest it serves: see
+/// `crate::registry::Registry::resolve`). Another digest or no manifest (404) is verified
+/// fully at `level` (which also says why it fails). Without `known`, a full verification.
+async fn confirm_or_verify<A: Api>(
+    api: &A,
     memo: &Memo,
     r: &ImageRef,
     level: Level,
     known: Option<&str>,
 ) -> VerifyOutcome {
     if let Some(known) = known {
-        match reg.head_manifest(&r.repository, &r.tag).await {
+        let repo = Repo::new(&r.registry, &r.repository);
+        match api.manifest_digest(&repo, &r.tag).await {
             Ok(Some(d)) if d == known => return VerifyOutcome::Unchanged(d),
             Ok(_) => {}
             Err(e) => return VerifyOutcome::Failed(e.to_string()),
         }
     }
-    match verify_with(reg, memo, r, level).await {
+    match verify_with(api, memo, r, level).await {
         Ok(facts) => VerifyOutcome::Passed(facts),
         Err(e) => VerifyOutcome::Failed(e.to_string()),
     }
 }
 
-/// One image manifest of a reference (the reference itself, or a child of its index).
-struct Image {
-    manifest: oci_client::manifest::OciImageManifest,
-    manifest_len: u64,
-}
-
-/// Blob checks already made in this run, per registry and credential: images share base
-/// layers, and a blob checked once needs no second request. Concurrent checks of the same
-/// blob wait for the first.
+/// Blob checks already made in this run, per credential: images share base layers, and a
+/// blob checked once needs no second request. Concurrent checks of the same blob wait for
+/// the first.
 #[derive(Default)]
 pub struct Memo {
-    cells: std::sync::Mutex<HashMap<(String, String, bool), Arc<BlobCell>>>,
+    cells: std::sync::Mutex<HashMap<BlobKey, Arc<BlobCell>>>,
 }
 
 impl Memo {
-    /// HEAD (or, `full`, GET and digest-check) `digest` once; returns its size.
-    async fn blob(
+    /// Check `blob` once: its size by `HEAD`, or (`full`) its bytes streamed.
+    async fn check<A: Api>(
         &self,
-        reg: &Registry,
-        repo: &str,
-        digest: &str,
+        api: &A,
+        repo: &Repo,
+        blob: &Descriptor,
         full: bool,
-    ) -> Result<u64, RegistryError> {
+    ) -> Result<(), RegistryError> {
         let cell = self
             .cells
             .lock()
             .expect("memo lock")
-            .entry((repo.to_string(), digest.to_string(), full))
+            .entry((repo.clone(), blob.digest.clone(), blob.size, full))
             .or_default()
             .clone();
         cell.get_or_init(|| async {
             if full {
-                reg.get_blob(repo, digest).await.map(|b| b.len() as u64)
-            } else {
-                reg.head_blob(repo, digest).await
+                return api.check_blob(repo, blob).await;
+            }
+            match api.blob_size(repo, &blob.digest).await? {
+                None => Err(RegistryError::BlobUnknown {
+                    digest: blob.digest.clone(),
+                }),
+                Some(have) if have != 0 && have != blob.size => Err(RegistryError::SizeMismatch {
+                    digest: blob.digest.clone(),
+                    expected: blob.size,
+                    actual: have,
+                }),
+                Some(_) => Ok(()),
             }
         })
         .await
@@ -251,142 +238,106 @@ impl Memo {
 }
 
 /// Verify one reference at `level`.
-pub async fn verify_one(
-    reg: &Registry,
+pub async fn verify_one<A: Api>(
+    api: &A,
     r: &ImageRef,
     level: Level,
 ) -> Result<ImageFacts, RegistryError> {
-    verify_with(reg, &Memo::default(), r, level).await
+    verify_with(api, &Memo::default(), r, level).await
 }
 
-async fn verify_with(
-    reg: &Registry,
+async fn verify_with<A: Api>(
+    api: &A,
     memo: &Memo,
     r: &ImageRef,
     level: Level,
 ) -> Result<ImageFacts, RegistryError> {
-    let repo = r.repository.as_str();
-    let top = reg.resolve(repo, &r.tag).await?;
-    let mut size = top.bytes.len() as u64;
+    let repo = Repo::new(&r.registry, &r.repository);
+    let unknown = |reference: &str| RegistryError::ManifestUnknown {
+        repository: r.repository.clone(),
+        reference: reference.to_string(),
+    };
+    let top = api
+        .manifest(&repo, &r.tag)
+        .await?
+        .ok_or_else(|| unknown(&r.tag))?;
+    // Every image manifest (the reference itself, or the images of its index) with the
+    // length of its own bytes when it is a child.
+    let mut images: Vec<(Parsed, u64)> = Vec::new();
     let mut platforms = BTreeSet::new();
-    let mut images = Vec::new();
-    match &top.kind {
-        ManifestKind::Index(idx) => {
-            let children: Vec<_> = idx
-                .manifests
-                .iter()
-                .filter(|m| !is_attestation(m))
-                .collect();
-            for m in &children {
-                if let Some(p) = &m.platform {
-                    platforms.insert(platform_string(
-                        &p.os.to_string(),
-                        &p.architecture.to_string(),
-                        p.variant.as_deref(),
-                    ));
-                }
-            }
-            let fetched = join_all(children.iter().map(|m| reg.resolve(repo, &m.digest))).await;
-            for (m, res) in children.iter().zip(fetched) {
-                let child = res?;
-                if child.digest != m.digest {
+    match &top.parsed {
+        Parsed::Index { children } => {
+            platforms.extend(index_platforms(children));
+            let wanted = top.parsed.images();
+            let fetched = join_all(wanted.iter().map(|c| api.manifest(&repo, &c.digest))).await;
+            for (c, res) in wanted.iter().zip(fetched) {
+                let child = res?.ok_or_else(|| unknown(&c.digest))?;
+                if child.digest != c.digest {
                     return Err(RegistryError::DigestMismatch {
-                        what: format!("manifest {}", m.digest),
-                        expected: m.digest.clone(),
+                        what: format!("manifest {}", c.digest),
+                        expected: c.digest.clone(),
                         actual: child.digest,
                     });
                 }
-                match child.kind {
-                    ManifestKind::Image(manifest) => images.push(Image {
-                        manifest: *manifest,
-                        manifest_len: child.bytes.len() as u64,
-                    }),
-                    ManifestKind::Index(_) => {
-                        return Err(RegistryError::InvalidManifest {
-                            reference: format!("{repo}@{}", m.digest),
-                            message: "nested index is not supported".into(),
-                        });
-                    }
+                if let Parsed::Index { .. } = child.parsed {
+                    return Err(RegistryError::InvalidManifest {
+                        reference: format!("{}@{}", r.repository, c.digest),
+                        message: "nested index is not supported".into(),
+                    });
                 }
+                images.push((child.parsed, child.bytes.len() as u64));
             }
         }
-        ManifestKind::Image(m) => images.push(Image {
-            manifest: (**m).clone(),
-            manifest_len: 0,
-        }),
+        Parsed::Image { .. } => images.push((top.parsed.clone(), 0)),
     }
-    if images.is_empty() {
+    let Some((
+        Parsed::Image {
+            config: first_cfg, ..
+        },
+        _,
+    )) = images.first()
+    else {
         return Err(RegistryError::InvalidManifest {
             reference: r.to_string(),
             message: "index lists no image manifests".into(),
         });
+    };
+    // The config of the first image gives the labels (and the platform of a single image);
+    // reading it whole checks its digest and size.
+    let cfg_bytes = api.blob(&repo, first_cfg).await?;
+    let info = config_info(&cfg_bytes).map_err(|e| RegistryError::InvalidConfig {
+        digest: first_cfg.digest.clone(),
+        message: e.to_string(),
+    })?;
+    if let Parsed::Image { .. } = top.parsed {
+        platforms.extend(info.platforms);
     }
-    // The config of the first image gives the labels (and the platform of a single image).
-    let first_cfg = images[0].manifest.config.digest.clone();
-    let cfg_bytes = reg.get_blob(repo, &first_cfg).await?;
-    let cfg: ConfigJson = serde_json::from_slice(&cfg_bytes).unwrap_or_default();
-    if matches!(top.kind, ManifestKind::Image(_))
-        && let (Some(os), Some(arch)) = (&cfg.os, &cfg.architecture)
-    {
-        platforms.insert(platform_string(os, arch, cfg.variant.as_deref()));
-    }
-    let labels: BTreeMap<String, String> = cfg
-        .config
-        .and_then(|c| c.labels)
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
 
-    // Every distinct blob with the size its manifest declares.
-    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
-    for img in &images {
-        size += img.manifest_len;
-        for d in std::iter::once(&img.manifest.config).chain(img.manifest.layers.iter()) {
-            let s = d.size.max(0) as u64;
-            size += s;
-            blobs.insert(d.digest.clone(), s);
+    // Size: every manifest, config and layer (foreign ones too); checks: every distinct
+    // blob in the registry but the config already read.
+    let mut size = top.bytes.len() as u64;
+    let mut blobs: BTreeMap<&str, &Descriptor> = BTreeMap::new();
+    for (parsed, manifest_len) in &images {
+        size += manifest_len;
+        if let Parsed::Image { config, layers } = parsed {
+            size += config.size + layers.iter().map(|l| l.size).sum::<u64>();
+        }
+        for b in parsed.blobs() {
+            if b.digest != first_cfg.digest {
+                blobs.insert(&b.digest, b);
+            }
         }
     }
-    match level {
-        Level::Manifest => {}
-        Level::Blobs => {
-            let checks =
-                blobs
-                    .iter()
-                    .filter(|(d, _)| **d != first_cfg)
-                    .map(|(d, want)| async move {
-                        let have = memo.blob(reg, repo, d, false).await?;
-                        if have != 0 && have != *want {
-                            return Err(RegistryError::SizeMismatch {
-                                digest: d.clone(),
-                                expected: *want,
-                                actual: have,
-                            });
-                        }
-                        Ok(())
-                    });
-            first_error(join_all(checks).await)?;
-        }
-        Level::Full => {
-            let checks = blobs.iter().map(|(d, want)| async move {
-                let have = memo.blob(reg, repo, d, true).await?;
-                if have != *want {
-                    return Err(RegistryError::SizeMismatch {
-                        digest: d.clone(),
-                        expected: *want,
-                        actual: have,
-                    });
-                }
-                Ok(())
-            });
-            first_error(join_all(checks).await)?;
-        }
+    if level != Level::Manifest {
+        let full = level == Level::Full;
+        let checks = blobs.values().map(|b| memo.check(api, &repo, b, full));
+        first_error(join_all(checks).await)?;
     }
     Ok(ImageFacts {
         digest: top.digest,
         platforms: platforms.into_iter().collect(),
         size: Some(size),
-        config_labels: labels,
+        config_labels: info.labels,
         level: level.as_str().to_string(),
     })
 }
@@ -396,37 +347,111 @@ fn first_error(results: Vec<Result<(), RegistryError>>) -> Result<(), RegistryEr
     results.into_iter().collect()
 }
 
-fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
-    match variant {
-        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
-        _ => format!("{os}/{arch}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fake::Fake;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
-}
 
-/// Build attestations (`unknown/unknown`, docker's reference type) are not pullable images.
-fn is_attestation(m: &oci_client::manifest::ImageIndexEntry) -> bool {
-    let annotated = m
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key("vnd.docker.reference.type"));
-    let unknown = m
-        .platform
-        .as_ref()
-        .is_some_and(|p| p.os.to_string() == "unknown" && p.architecture.to_string() == "unknown");
-    annotated || unknown
-}
+    fn image_ref(repo: &Repo, tag: &str) -> ImageRef {
+        ImageRef::new(Some(&repo.host), &repo.repository, tag)
+    }
 
-/// The parts of an image config berth reads; lenient so odd configs still verify.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigJson {
-    os: Option<String>,
-    architecture: Option<String>,
-    variant: Option<String>,
-    config: Option<ConfigInner>,
-}
+    /// The image's blobs: (config, layer).
+    fn blobs(f: &Fake, repo: &Repo, digest: &str) -> (Descriptor, Descriptor) {
+        let m = block(f.manifest(repo, digest)).unwrap().unwrap();
+        let Parsed::Image { config, layers } = m.parsed else {
+            panic!("image expected")
+        };
+        (config, layers[0].clone())
+    }
 
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigInner {
-    #[serde(rename = "Labels")]
-    labels: Option<BTreeMap<String, String>>,
+    #[test]
+    fn index_facts_leave_attestations_out() {
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let (idx, img, att) = f.attested_index(&repo, "1");
+        let facts = block(verify_one(&f, &image_ref(&repo, "1"), Level::Blobs)).unwrap();
+        assert_eq!(facts.digest, idx);
+        assert_eq!(facts.platforms, vec!["linux/amd64"]);
+        assert_eq!(
+            facts.config_labels,
+            [("vendor".to_string(), "acme".to_string())].into()
+        );
+        // The index and its one image; the attestation is neither read nor counted.
+        assert_eq!(f.calls("manifest"), 2);
+        let len = |d: &str| f.repos.borrow()[&repo].manifests[d].1.len() as u64;
+        let (config, layer) = blobs(&f, &repo, &img);
+        assert_eq!(
+            facts.size,
+            Some(len(&idx) + len(&img) + config.size + layer.size)
+        );
+        assert_ne!(len(&att), 0);
+        // Config read whole once, the layer HEADed.
+        assert_eq!((f.calls("blob"), f.calls("blob_size")), (1, 1));
+    }
+
+    #[test]
+    fn levels_check_what_they_promise() {
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let d = f.image(&repo, Some("1"), "x", &[], "linux/arm64");
+        let (_, layer) = blobs(&f, &repo, &d);
+        let r = image_ref(&repo, "1");
+        // A corrupted layer of the declared length: only `full` reads it.
+        let mut bad = f.repos.borrow()[&repo].blobs[&layer.digest].clone();
+        bad[0] ^= 0xff;
+        f.corrupt_blob(&repo, &layer.digest, &bad);
+        let facts = block(verify_one(&f, &r, Level::Blobs)).unwrap();
+        assert_eq!(facts.platforms, vec!["linux/arm64"]);
+        let err = block(verify_one(&f, &r, Level::Full)).unwrap_err();
+        assert!(
+            matches!(&err, RegistryError::DigestMismatch { expected, .. } if *expected == layer.digest),
+            "{err}"
+        );
+        assert_eq!(
+            f.calls("check_blob"),
+            1,
+            "the config was read whole already"
+        );
+        // A truncated layer: `blobs` sees the size, `full` too.
+        f.corrupt_blob(&repo, &layer.digest, &bad[..bad.len() - 1]);
+        for level in [Level::Blobs, Level::Full] {
+            let err = block(verify_one(&f, &r, level)).unwrap_err();
+            assert_eq!(
+                err,
+                RegistryError::SizeMismatch {
+                    digest: layer.digest.clone(),
+                    expected: layer.size,
+                    actual: layer.size - 1
+                }
+            );
+        }
+        // `manifest` reads no layer at all.
+        assert!(block(verify_one(&f, &r, Level::Manifest)).is_ok());
+        // Missing: a 404 is the reason.
+        f.repos
+            .borrow_mut()
+            .get_mut(&repo)
+            .unwrap()
+            .blobs
+            .remove(&layer.digest);
+        assert_eq!(
+            block(verify_one(&f, &r, Level::Blobs)).unwrap_err(),
+            RegistryError::BlobUnknown {
+                digest: layer.digest.clone()
+            }
+        );
+        let missing = block(verify_one(&f, &image_ref(&repo, "2"), Level::Blobs)).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "manifest unknown: 2 not found in dev/app (404)"
+        );
+    }
 }

@@ -29,4 +29,6 @@ mod tools;
 #[allow(unused_imports)]
 pub use self::{catalogue::*, git::*, http::*, proxy::*, registry::*, token::*, tools::*};
 pub mod integrity;
+pub mod memory;
 pub mod secrets;
+pub mod served;

@@ -23,6 +23,9 @@ pub enum Fault {
     Delay(Duration),
     /// Forward, but flip bits in the middle of a successful answer's body (same length).
     Corrupt,
+    /// Forward, then send `f(raw answer)` instead of the answer (status line, headers, body):
+    /// an intermediary that rewrites what the registry said (see `support::served`).
+    Rewrite(fn(Vec<u8>) -> Vec<u8>),
 }
 
 pub type FaultFn = dyn Fn(usize, &str) -> Fault + Send + Sync;
@@ -170,7 +173,7 @@ fn forward(
             return Ok(());
         }
         Fault::Delay(d) => std::thread::sleep(d),
-        Fault::Pass | Fault::Truncate | Fault::Corrupt => {}
+        Fault::Pass | Fault::Truncate | Fault::Corrupt | Fault::Rewrite(_) => {}
     }
     let mut up = TcpStream::connect(upstream)?;
     let mut req = format!("{request_line}\r\n");
@@ -200,6 +203,9 @@ fn forward(
             let mid = split + (raw.len() - split) / 2;
             raw[mid] ^= 0xff;
         }
+    }
+    if let Fault::Rewrite(rewrite) = f {
+        raw = rewrite(raw);
     }
     client.write_all(&raw)?;
     let _ = client.shutdown(Shutdown::Write);

@@ -1,12 +1,13 @@
-//! In-memory registry for unit tests of planning and copying (the real-registry tests are
-//! in tests/promote_registry.rs). Counts every call so tests can assert what was (not)
-//! requested.
+//! In-memory [`Api`] for unit tests of verification, planning and copying (the
+//! real-registry tests are tests/registry_*.rs and tests/promote_*.rs). Counts every call
+//! (by method name) so tests can assert what was (not) requested.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::promote::engine::{Fetched, PromoteError, Registry, Repo};
-use crate::promote::oci::{self, Descriptor};
+use crate::registry::RegistryError;
+use crate::registry::api::{Api, Repo};
+use crate::registry::manifest::{self as oci, Descriptor, Manifest, Parsed};
 
 #[derive(Default)]
 pub struct RepoData {
@@ -41,8 +42,7 @@ impl Fake {
             media_type: "application/octet-stream".into(),
             digest: d,
             size: bytes.len() as u64,
-            urls: vec![],
-            platform: None,
+            ..Descriptor::default()
         }
     }
 
@@ -108,13 +108,59 @@ impl Fake {
         self.put_raw_manifest(repo, Some(tag), oci::OCI_INDEX, idx.to_string().as_bytes())
     }
 
+    /// A BuildKit-style index under `tag`: an attestation entry first (annotated, no
+    /// platform; its manifest a stored `unknown/unknown` image without labels), then a
+    /// `linux/amd64` image labelled `vendor=acme`. Returns (index, image, attestation)
+    /// digests.
+    pub fn attested_index(&self, repo: &Repo, tag: &str) -> (String, String, String) {
+        let att = self.image(repo, None, "provenance", &[], "unknown/unknown");
+        let img = self.image(repo, None, "app", &[("vendor", "acme")], "linux/amd64");
+        let len = |d: &str| self.repos.borrow()[repo].manifests[d].1.len();
+        let idx = serde_json::json!({"schemaVersion": 2, "mediaType": oci::OCI_INDEX, "manifests": [
+            {"mediaType": oci::OCI_MANIFEST, "digest": att, "size": len(&att),
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                             "vnd.docker.reference.digest": img}},
+            {"mediaType": oci::OCI_MANIFEST, "digest": img, "size": len(&img),
+             "platform": {"os": "linux", "architecture": "amd64"}},
+        ]});
+        let d = self.put_raw_manifest(repo, Some(tag), oci::OCI_INDEX, idx.to_string().as_bytes());
+        (d, img, att)
+    }
+
     pub fn tag_digest(&self, repo: &Repo, tag: &str) -> Option<String> {
         self.repos.borrow().get(repo)?.tags.get(tag).cloned()
     }
+
+    /// Replace a stored blob's bytes (a registry serving corrupted content).
+    pub fn corrupt_blob(&self, repo: &Repo, digest: &str, bytes: &[u8]) {
+        self.repos
+            .borrow_mut()
+            .get_mut(repo)
+            .expect("repository")
+            .blobs
+            .insert(digest.to_string(), bytes.to_vec());
+    }
+
+    fn stored(&self, repo: &Repo, digest: &str) -> Result<Vec<u8>, RegistryError> {
+        self.repos
+            .borrow()
+            .get(repo)
+            .and_then(|r| r.blobs.get(digest).cloned())
+            .ok_or_else(|| RegistryError::BlobUnknown {
+                digest: digest.to_string(),
+            })
+    }
 }
 
-impl Registry for Fake {
-    async fn repositories(&self, host: &str) -> Result<Vec<String>, PromoteError> {
+/// The checks a real download makes: size, then digest.
+fn check(blob: &Descriptor, bytes: &[u8]) -> Result<(), RegistryError> {
+    let mut d = crate::registry::Digester::new(&blob.digest, blob.size);
+    d.update(bytes)?;
+    d.finish()
+}
+
+impl Api for Fake {
+    async fn repositories(&self, host: &str) -> Result<Vec<String>, RegistryError> {
         self.count("repositories");
         Ok(self
             .repos
@@ -124,7 +170,7 @@ impl Registry for Fake {
             .map(|r| r.repository.clone())
             .collect())
     }
-    async fn tags(&self, repo: &Repo) -> Result<Vec<String>, PromoteError> {
+    async fn tags(&self, repo: &Repo) -> Result<Vec<String>, RegistryError> {
         self.count("tags");
         Ok(self
             .repos
@@ -137,7 +183,7 @@ impl Registry for Fake {
         &self,
         repo: &Repo,
         reference: &str,
-    ) -> Result<Option<String>, PromoteError> {
+    ) -> Result<Option<String>, RegistryError> {
         self.count("manifest_digest");
         let repos = self.repos.borrow();
         let Some(r) = repos.get(repo) else {
@@ -155,7 +201,7 @@ impl Registry for Fake {
         &self,
         repo: &Repo,
         reference: &str,
-    ) -> Result<Option<Fetched>, PromoteError> {
+    ) -> Result<Option<Manifest>, RegistryError> {
         self.count("manifest");
         let repos = self.repos.borrow();
         let Some(r) = repos.get(repo) else {
@@ -169,31 +215,43 @@ impl Registry for Fake {
                 None => return Ok(None),
             }
         };
-        Ok(r.manifests.get(&d).map(|(mt, b)| Fetched {
-            digest: d.clone(),
-            media_type: mt.clone(),
-            bytes: b.clone(),
-        }))
-    }
-    async fn blob(&self, repo: &Repo, digest: &str) -> Result<Vec<u8>, PromoteError> {
-        self.count("blob");
-        self.repos
-            .borrow()
-            .get(repo)
-            .and_then(|r| r.blobs.get(digest).cloned())
-            .ok_or_else(|| PromoteError::NotFound {
-                reference: format!("{repo}@{digest}"),
+        r.manifests
+            .get(&d)
+            .map(|(mt, b)| {
+                Manifest::from_bytes(bytes::Bytes::from(b.clone()), mt).map_err(|e| {
+                    RegistryError::InvalidManifest {
+                        reference: format!("{repo}@{d}"),
+                        message: e.0,
+                    }
+                })
             })
+            .transpose()
     }
-    async fn blob_exists(&self, repo: &Repo, digest: &str) -> Result<bool, PromoteError> {
-        self.count("blob_exists");
+    async fn blob(&self, repo: &Repo, blob: &Descriptor) -> Result<bytes::Bytes, RegistryError> {
+        self.count("blob");
+        let b = self.stored(repo, &blob.digest)?;
+        check(blob, &b)?;
+        Ok(bytes::Bytes::from(b))
+    }
+    async fn blob_size(&self, repo: &Repo, digest: &str) -> Result<Option<u64>, RegistryError> {
+        self.count("blob_size");
         Ok(self
             .repos
             .borrow()
             .get(repo)
-            .is_some_and(|r| r.blobs.contains_key(digest)))
+            .and_then(|r| r.blobs.get(digest))
+            .map(|b| b.len() as u64))
     }
-    async fn mount_blob(&self, to: &Repo, digest: &str, from: &Repo) -> Result<bool, PromoteError> {
+    async fn check_blob(&self, repo: &Repo, blob: &Descriptor) -> Result<(), RegistryError> {
+        self.count("check_blob");
+        check(blob, &self.stored(repo, &blob.digest)?)
+    }
+    async fn mount_blob(
+        &self,
+        to: &Repo,
+        digest: &str,
+        from: &Repo,
+    ) -> Result<bool, RegistryError> {
         self.count("mount_blob");
         let b = self
             .repos
@@ -218,10 +276,10 @@ impl Registry for Fake {
         from: &Repo,
         to: &Repo,
         blob: &Descriptor,
-    ) -> Result<(), PromoteError> {
+    ) -> Result<(), RegistryError> {
         self.count("copy_blob");
-        let b = self.blob(from, &blob.digest).await?;
-        assert_eq!(oci::sha256_digest(&b), blob.digest);
+        let b = self.stored(from, &blob.digest)?;
+        check(blob, &b)?;
         self.repos
             .borrow_mut()
             .entry(to.clone())
@@ -236,14 +294,14 @@ impl Registry for Fake {
         reference: &str,
         mt: &str,
         bytes: &[u8],
-    ) -> Result<(), PromoteError> {
+    ) -> Result<(), RegistryError> {
         self.count("put_manifest");
         // A registry refuses a manifest whose blobs or children it does not have.
         let (parsed, _) = oci::parse(bytes, mt).unwrap();
         let repos = self.repos.borrow();
         let have = repos.get(repo);
         match &parsed {
-            oci::Parsed::Index { children } => {
+            Parsed::Index { children } => {
                 for c in children {
                     assert!(
                         have.is_some_and(|r| r.manifests.contains_key(&c.digest)),
