@@ -60,6 +60,16 @@ pub enum Code {
     // E3xx: berth.yaml
     InvalidConfig = 301,
     IndexPathEscapes = 302,
+    /// `commit.message` is not a usable template (error), or uses the old `{summary}` form
+    /// (warning).
+    CommitTemplate = 303,
+    // E4xx: index.json, the state of record
+    /// A value in index.json is not valid (JSON pointer in the message).
+    IndexInvalid = 401,
+    /// index.json differs from what berth wrote (edited in a commit, a change or the work tree).
+    IndexEdited = 402,
+    /// No berth commit wrote index.json yet: checked for content only (warning).
+    IndexUnchecked = 403,
 }
 
 impl Code {
