@@ -1,7 +1,8 @@
 //! `berth resolve`: read the recorded index and resolve a selector against it.
 //!
 //! Input: catalogue directory (for the index path in berth.yaml), an optional index path, the
-//! selector and the asking project. Output: the [`Resolved`] reference or why not.
+//! selector and the asking project. Output: the [`Resolved`] reference or why not. An index
+//! berth did not write (an edit after berth's last commit) is refused, never resolved from.
 
 use std::path::Path;
 
@@ -19,9 +20,13 @@ pub fn resolve(
     let path = index
         .map(Path::to_path_buf)
         .unwrap_or_else(|| cat.index_path());
-    let Some((index, _)) = crate::index::read(&path)? else {
+    let Some((index, text)) = crate::index::read(&path)? else {
         anyhow::bail!("no index at {}; run `berth apply` first", path.display());
     };
+    let checked = crate::pipeline::integrity::check_start(catalogue, &cat.root, &path, Some(&text));
+    if let Some(d) = checked.iter().find(|d| d.is_error()) {
+        anyhow::bail!("{d}");
+    }
     match resolve_in(&index, target, project) {
         Err(ResolveError::Syntax(s)) => anyhow::bail!(ResolveError::Syntax(s)),
         other => Ok(other),
