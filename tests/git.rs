@@ -806,3 +806,117 @@ fn racing_from_shallow_clones() {
     );
     assert_eq!(count(&bare, "main"), 6);
 }
+
+/// Commit `index.json` in `dir` as berth does: with the trailer of its sha256.
+fn berth_commit(dir: &Path, content: &str) -> String {
+    use berth::gitops::history::trailer_line;
+    write(&dir.join("index.json"), content);
+    let sha = berth::index::sha256_hex(content.as_bytes());
+    let msg = format!("berth: update index (x)\n\n{}\n", trailer_line(&sha));
+    commit_paths(dir, &[PathBuf::from("index.json")], &msg, &bot())
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn provenance_of_the_index_at_head() {
+    use berth::gitops::history::{Provenance, head_provenance};
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    let idx = Path::new("index.json");
+    assert_eq!(head_provenance(repo, idx).unwrap(), Provenance::NoHistory);
+    git(repo, &["init", "-q", "-b", "main"]);
+    assert_eq!(head_provenance(repo, idx).unwrap(), Provenance::NoHistory);
+    write(&repo.join("index.json"), "{}\n");
+    write(&repo.join("images/a.yaml"), "code: a\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "adopt"]);
+    assert_eq!(
+        head_provenance(repo, idx).unwrap(),
+        Provenance::NoBerthCommit {
+            at_head: true,
+            shallow: false
+        }
+    );
+    let b1 = berth_commit(repo, "{\"v\": 1}\n");
+    let is_berth = |want: &str| match head_provenance(repo, idx).unwrap() {
+        Provenance::Berth { commit } => assert_eq!(commit.id, want),
+        other => panic!("{other:?}"),
+    };
+    is_berth(&b1);
+    // A merged branch that does not touch the index: the last change is still berth's.
+    git(repo, &["checkout", "-q", "-b", "listing"]);
+    write(&repo.join("images/a.yaml"), "code: a # 2\n");
+    git(repo, &["commit", "-q", "-am", "listing"]);
+    git(repo, &["checkout", "-q", "main"]);
+    write(&repo.join("images/b.yaml"), "code: b\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "other"]);
+    git(
+        repo,
+        &["merge", "-q", "--no-ff", "-m", "merge listing", "listing"],
+    );
+    is_berth(&b1);
+    // A hand edit is named.
+    write(&repo.join("index.json"), "{\"v\": 666}\n");
+    git(repo, &["commit", "-q", "-am", "hand edit"]);
+    let edit = git(repo, &["rev-parse", "HEAD"]);
+    match head_provenance(repo, idx).unwrap() {
+        Provenance::Edited {
+            last,
+            berth,
+            deleted: false,
+        } => {
+            assert_eq!(last.id, edit);
+            assert_eq!(last.subject, "hand edit");
+            assert_eq!(berth.id, b1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A forged trailer with another sha256 does not vouch for anything.
+    let forged = format!(
+        "looks like berth\n\n{}\n",
+        berth::gitops::history::trailer_line(&"0".repeat(64))
+    );
+    write(&repo.join("index.json"), "{\"v\": 667}\n");
+    git(repo, &["commit", "-q", "-am", &forged]);
+    assert!(matches!(
+        head_provenance(repo, idx).unwrap(),
+        Provenance::Edited { .. }
+    ));
+    // Restoring berth's bytes (a revert, a checkout) makes it berth's again.
+    git(repo, &["checkout", "-q", &b1, "--", "index.json"]);
+    git(repo, &["commit", "-q", "-am", "restore"]);
+    is_berth(&b1);
+    // Deleting it is an edit too.
+    git(repo, &["rm", "-q", "index.json"]);
+    git(repo, &["commit", "-q", "-m", "drop index"]);
+    assert!(matches!(
+        head_provenance(repo, idx).unwrap(),
+        Provenance::Edited { deleted: true, last, .. } if last.subject == "drop index"
+    ));
+}
+
+#[test]
+fn source_commit_skips_berth_index_commits() {
+    use berth::gitops::history::source_commit;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    assert_eq!(source_commit(repo).unwrap(), None);
+    git(repo, &["init", "-q", "-b", "main"]);
+    assert_eq!(source_commit(repo).unwrap(), None);
+    write(&repo.join("images/a.yaml"), "code: a\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "listing"]);
+    let listing = git(repo, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        source_commit(repo).unwrap().as_deref(),
+        Some(listing.as_str())
+    );
+    berth_commit(repo, "{\"v\": 1}\n");
+    berth_commit(repo, "{\"v\": 2}\n");
+    assert_eq!(
+        source_commit(repo).unwrap().as_deref(),
+        Some(listing.as_str())
+    );
+}

@@ -73,9 +73,10 @@ fn pr_plan_merge_apply_push_resolve() {
         "index.json"
     );
     let subject = git(&remote, &["log", "-1", "--format=%s", "main"]);
+    // Everything the commit changes: two new versions and a release.
     assert_eq!(
         subject,
-        "berth: update index (ci-base@1.2.0, go-toolchain@1.0.0)"
+        "berth: update index (ci-base@1.2.0, go-toolchain@1.0.0, python-lint@1.0.1 released)"
     );
     let head_before = git(&remote, &["rev-parse", "main"]);
 

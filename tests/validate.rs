@@ -109,7 +109,8 @@ fn demo_is_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
     let (code, report) = validate_json(&dir);
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(codes_of(&report), Vec::<String>::new());
+    // No berth commit ever wrote the fixture's index: checked for content only, and said so.
+    assert_eq!(codes_of(&report), vec!["E0503".to_string()]);
 }
 
 /// Every diagnostic code validation can emit appears in at least one bad fixture.
@@ -128,7 +129,7 @@ fn fixtures_cover_every_rule() {
         "E0002", "E0004", "E0005", "E0006", "E0007", "E0008", "E0101", "E0102", "E0103", "E0104",
         "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0111", "E0112", "E0113", "E0115",
         "E0116", "E0119", "E0120", "E0121", "E0122", "E0201", "E0202", "E0203", "E0204", "E0206",
-        "E0207", "E0208", "E0301", "E0302",
+        "E0207", "E0208", "E0301", "E0302", "E0303", "E0501",
     ];
     let missing: Vec<&str> = expected
         .iter()

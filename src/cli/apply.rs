@@ -50,6 +50,10 @@ pub struct ApplyArgs {
     /// How many times to push when the branch keeps moving (fetch, regenerate, retry).
     #[arg(long, default_value_t = 5)]
     pub max_push_attempts: u32,
+    /// Seconds to wait for another apply on this working copy to finish before giving up
+    /// (exit 2).
+    #[arg(long, env = "BERTH_LOCK_TIMEOUT", default_value_t = 60)]
+    pub lock_timeout: u64,
 }
 
 /// `berth apply`.
@@ -75,6 +79,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         remote: args.remote.clone(),
         branch: args.branch.clone(),
         max_push_attempts: args.max_push_attempts,
+        lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
     };
     let format = args.format.into();
     let applied = apply(&opts, &mut |step| {

@@ -15,8 +15,11 @@
 //! - Secrets never leave this module: every error message that could carry a URL or a
 //!   transport message is scrubbed of URL user-info and of the token itself; the token is
 //!   offered only to https remotes, never to a plain `http://` one.
+//!
+//! [`history`] reads who wrote the index (berth's `Berth-Index-Sha256` commit trailer) and the
+//! catalogue's source commit; [`message`] renders commit message templates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -25,8 +28,10 @@ use git2::{
     PushOptions, RemoteCallbacks, Repository, ResetType, Signature, StatusOptions,
 };
 
-/// The default commit message template; `{summary}` is filled by the caller.
-pub const DEFAULT_MESSAGE_TEMPLATE: &str = "berth: update index ({summary})";
+pub mod history;
+pub mod message;
+
+pub use message::{DEFAULT_MESSAGE_TEMPLATE, render_legacy as render_message};
 
 /// Username GitHub expects together with an installation/`GITHUB_TOKEN` token over https.
 pub const TOKEN_USERNAME: &str = "x-access-token";
@@ -230,29 +235,6 @@ pub struct PushRequest<'a> {
     /// Generated files (catalogue-relative or absolute): the only paths local unpushed commits
     /// and uncommitted changes may touch before a reset onto the remote tip is allowed.
     pub generated: &'a [PathBuf],
-}
-
-/// Substitute `{name}` placeholders from `vars` in one pass (values are not re-scanned);
-/// unknown placeholders are kept verbatim.
-pub fn render_message(template: &str, vars: &BTreeMap<&str, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if vars.contains_key(&after[..close]) => {
-                out.push_str(&vars[&after[..close]]);
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Remove URL user-info (`https://user:pass@host` → `https://***@host`) and every given
@@ -859,18 +841,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn render_replaces_known_keeps_unknown_and_does_not_rescan() {
-        let mut v = BTreeMap::new();
-        v.insert("summary", "2 changed, {source}".to_string());
-        v.insert("source", "abc".to_string());
-        assert_eq!(
-            render_message("berth: update index ({summary}) {nope} {", &v),
-            "berth: update index (2 changed, {source}) {nope} {"
-        );
-        assert_eq!(render_message("{source}{source}", &v), "abcabc");
-    }
 
     #[test]
     fn scrub_removes_userinfo_and_secrets() {

@@ -4,6 +4,10 @@
 //! level, two-space pretty JSON, trailing newline), so the same state always yields the same
 //! bytes; writes are atomic (temp file in the same directory, fsync, rename) and skipped when
 //! the bytes are unchanged, so a no-op run leaves the file (and its mtime) untouched.
+//! Reading validates the content ([`check`]): a parsed index with a problem is an error
+//! naming the JSON pointer of each offending value, never a silently accepted state.
+
+pub mod check;
 
 pub mod source;
 
@@ -35,6 +39,11 @@ pub enum IndexError {
         found: u32,
         supported: u32,
     },
+    #[error("{}", invalid_text(path, problems))]
+    Invalid {
+        path: String,
+        problems: Vec<check::Problem>,
+    },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -50,7 +59,29 @@ pub fn empty() -> Index {
     }
 }
 
-/// Parse index text.
+fn invalid_text(path: &str, problems: &[check::Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{path}:{}:{}: index is not valid: {}: {}",
+                p.line, p.column, p.pointer, p.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Hex sha256 of the index bytes: what berth's commit trailer records.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Parse index text and validate its content ([`check::check`]).
 pub fn parse(text: &str, path: &str) -> Result<Index, IndexError> {
     let idx: Index = serde_json::from_str(text).map_err(|e| IndexError::Parse {
         path: path.to_string(),
@@ -63,6 +94,13 @@ pub fn parse(text: &str, path: &str) -> Result<Index, IndexError> {
             path: path.to_string(),
             found: idx.schema_version,
             supported: INDEX_SCHEMA_VERSION,
+        });
+    }
+    let problems = check::check(&idx, text);
+    if !problems.is_empty() {
+        return Err(IndexError::Invalid {
+            path: path.to_string(),
+            problems,
         });
     }
     Ok(idx)

@@ -62,9 +62,19 @@ pub enum Code {
     // E3xx: berth.yaml
     InvalidConfig = 301,
     IndexPathEscapes = 302,
+    /// `commit.message` is not a usable template (error), or uses the old `{summary}` form
+    /// (warning).
+    CommitTemplate = 303,
     // E4xx: the state of record against the registry
     /// A release refused because the tag moved away from the digest that was tested.
     ReleaseTagMoved = 401,
+    // E5xx: index.json, the state of record
+    /// A value in index.json is not valid (JSON pointer in the message).
+    IndexInvalid = 501,
+    /// index.json differs from what berth wrote (edited in a commit, a change or the work tree).
+    IndexEdited = 502,
+    /// No berth commit wrote index.json yet: checked for content only (warning).
+    IndexUnchecked = 503,
 }
 
 impl Code {

@@ -91,9 +91,10 @@ pub struct CommitConfig {
     /// Author e-mail of the commit (default `berth@localhost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
-    /// Commit message template.
+    /// Commit message template (minijinja: `{{ summary }}`, `{{ changed }}`, `{{ versions }}`,
+    /// `{{ source }}`; the old `{summary}` form is still read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Sp<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,9 +36,18 @@ pub fn promote(
     let index_path = index
         .map(Path::to_path_buf)
         .unwrap_or_else(|| cat.index_path());
+    // The index is written: the same lock as apply, so neither overwrites the other.
+    let _lock = crate::pipeline::integrity::lock(
+        catalogue,
+        crate::pipeline::integrity::lock_timeout_from_env(),
+        "berth promote",
+    )?;
     let (mut idx, _) =
         crate::index::read(&index_path)?.unwrap_or_else(|| (crate::index::empty(), String::new()));
     idx.promotions.push(manual.record.clone());
-    crate::index::write_atomic(&index_path, &crate::index::to_canonical_json(&idx))?;
+    let text = crate::index::to_canonical_json(&idx);
+    crate::index::write_atomic(&index_path, &text)?;
+    // Written by berth, not yet committed: the next `apply --commit` commits it as berth's.
+    crate::pipeline::integrity::record_written(catalogue, &index_path, &text)?;
     Ok(Ok(Recorded { manual, index_path }))
 }

@@ -5,6 +5,8 @@
 //! `--index` argument, the selectors and the asking project. Output: one result per selector,
 //! in the order asked. A malformed selector or an unreadable index is an error for the whole
 //! call; a selector that does not resolve is a result.
+//! The catalogue's own index (no `--index`) must be one berth wrote (an edit after berth's
+//! last commit is refused, never resolved from); every index is validated on read.
 
 use std::path::Path;
 
@@ -34,7 +36,19 @@ pub fn resolve(
         Some(arg) => Source::parse(arg),
         None => {
             let (cat, _) = crate::catalogue::load::load(catalogue);
-            Source::File(cat.index_path())
+            let path = cat.index_path();
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let checked = crate::pipeline::integrity::check_start(
+                    catalogue,
+                    &cat.root,
+                    &path,
+                    Some(&text),
+                );
+                if let Some(d) = checked.iter().find(|d| d.is_error()) {
+                    anyhow::bail!("{d}");
+                }
+            }
+            Source::File(path)
         }
     };
     let fetched = crate::index::source::read(&source, fetch)?;
