@@ -77,50 +77,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         max_push_attempts: args.max_push_attempts,
     };
     let format = args.format.into();
-    let applied = apply(&opts, &mut |step| {
-        match step {
-            Step::Planned(c) => {
-                out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
-                if c.has_errors() {
-                    writeln!(out, "Nothing written: fix the errors above first.")?;
-                }
-            }
-            Step::Wrote { path, changed } => {
-                if changed {
-                    writeln!(out, "Wrote {}.", path.display())?;
-                } else {
-                    writeln!(out, "{} unchanged.", path.display())?;
-                }
-            }
-            Step::Committed {
-                id: Some(id),
-                message,
-            } => writeln!(
-                out,
-                "Committed {}: {}",
-                &id[..12.min(id.len())],
-                message.lines().next().unwrap_or("")
-            )?,
-            Step::Committed { id: None, .. } => writeln!(out, "Nothing to commit.")?,
-            Step::Pushed {
-                outcome,
-                remote,
-                branch,
-            } => {
-                if outcome.pushed {
-                    writeln!(
-                        out,
-                        "Pushed {} to {remote}/{branch} (attempt {}).",
-                        &outcome.commit[..12.min(outcome.commit.len())],
-                        outcome.attempts
-                    )?;
-                } else {
-                    writeln!(out, "Nothing to push: the remote already has this state.")?;
-                }
-            }
-        }
-        Ok(())
-    })?;
+    let applied = apply(&opts, &mut |step| report_step(&step, format, offline, out))?;
     Ok(match applied {
         Applied::Refused => EXIT_FINDINGS,
         // Promotion problems are reported (exit 1) but never hold back the index or its commit.
@@ -129,4 +86,55 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         } => EXIT_FINDINGS,
         Applied::Done { .. } => EXIT_OK,
     })
+}
+
+/// Report one step of an apply in `format` (shared with `berth ci`).
+pub fn report_step(
+    step: &Step<'_>,
+    format: crate::report::Format,
+    offline: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match step {
+        Step::Planned(c) => {
+            out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
+            if c.has_errors() {
+                writeln!(out, "Nothing written: fix the errors above first.")?;
+            }
+        }
+        Step::Wrote { path, changed } => {
+            if *changed {
+                writeln!(out, "Wrote {}.", path.display())?;
+            } else {
+                writeln!(out, "{} unchanged.", path.display())?;
+            }
+        }
+        Step::Committed {
+            id: Some(id),
+            message,
+        } => writeln!(
+            out,
+            "Committed {}: {}",
+            &id[..12.min(id.len())],
+            message.lines().next().unwrap_or("")
+        )?,
+        Step::Committed { id: None, .. } => writeln!(out, "Nothing to commit.")?,
+        Step::Pushed {
+            outcome,
+            remote,
+            branch,
+        } => {
+            if outcome.pushed {
+                writeln!(
+                    out,
+                    "Pushed {} to {remote}/{branch} (attempt {}).",
+                    &outcome.commit[..12.min(outcome.commit.len())],
+                    outcome.attempts
+                )?;
+            } else {
+                writeln!(out, "Nothing to push: the remote already has this state.")?;
+            }
+        }
+    }
+    Ok(())
 }

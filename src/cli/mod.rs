@@ -6,6 +6,7 @@
 //! `out` (stdout); logs and errors go to stderr.
 
 pub mod apply;
+pub mod ci;
 pub mod init;
 pub mod mark;
 pub mod plan;
@@ -115,6 +116,9 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Create a new catalogue skeleton.
     Init(init::InitArgs),
+    /// Run in GitHub Actions: plan on pull requests, apply on the default branch (used by
+    /// the action; reads the runner's environment).
+    Ci(ci::CiArgs),
 }
 
 pub use apply::ApplyArgs;
@@ -137,5 +141,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<u8> {
         Command::Schema(a) => schema::run(a, out),
         Command::Init(a) => init::run(a, out),
         Command::Promote(a) => promote::run(a, out),
+        Command::Ci(a) => ci::run(a, out),
     }
 }

@@ -1,11 +1,12 @@
-//! `berth validate [--format text|json|markdown]`: every problem at once; exit 1 on errors
+//! `berth validate [--format text|json|markdown|github]`: every problem at once; exit 1 on errors
 //! (warnings alone pass).
 
 use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, Format, IndexArgs};
+use crate::cli::ci::ReportFormat;
+use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, IndexArgs};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -15,7 +16,7 @@ pub struct ValidateArgs {
     pub index: IndexArgs,
     /// Output format of the diagnostics.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: ReportFormat,
 }
 
 /// `berth validate`.
@@ -23,6 +24,13 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let diags =
         crate::pipeline::validate::validate(args.cat.catalogue.clone(), args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
-    out.write_all(crate::report::diagnostics::render(&diags, args.format.into())?.as_bytes())?;
+    let text = match args.format.report() {
+        Some(format) => crate::report::diagnostics::render(&diags, format)?,
+        None => crate::report::github::diagnostics(
+            &diags,
+            &crate::cli::ci::repo_locator(&args.cat.catalogue),
+        ),
+    };
+    out.write_all(text.as_bytes())?;
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -15,6 +15,8 @@
 //! - Secrets never leave this module: every error message that could carry a URL or a
 //!   transport message is scrubbed of URL user-info and of the token itself.
 
+pub mod github;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};

@@ -23,12 +23,12 @@ use semver::Version;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Catalogue, Source};
 use crate::lifecycle::channels::Audience;
 use crate::lifecycle::version::VersionError;
 use crate::model::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::reference::ImageRef;
 use crate::model::span::Pos;
+use crate::model::{Catalogue, Source};
 use crate::model::{
     DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage,
     Status, VerificationEntry, VerifyState, VersionEntry,

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::model::{Catalogue, Source};
 use crate::model::diag::display_path;
 use crate::model::reference::{ImageRef, normalize_registry, normalize_repository};
+use crate::model::{Catalogue, Source};
 use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
 use crate::policy::criteria::{Criteria, Facts};
 use crate::policy::pattern::RepoPattern;
