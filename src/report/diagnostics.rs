@@ -54,13 +54,13 @@ fn render_markdown(diags: &[Diagnostic]) -> String {
             "- **{sev}** `{}` {}: {}\n",
             d.code,
             md_code(&format!("{}:{}:{}", d.file, d.line, d.column), false),
-            md_text(&d.message)
+            md_message(&d.message, false)
         ));
         if let Some(h) = &d.hint {
-            s.push_str(&format!("  - hint: {}\n", md_text(h)));
+            s.push_str(&format!("  - hint: {}\n", md_message(h, false)));
         }
     }
     s
 }
 
-use crate::report::markdown::{code as md_code, text as md_text};
+use crate::report::markdown::{code as md_code, message as md_message};

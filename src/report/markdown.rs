@@ -33,6 +33,28 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// A berth message, which quotes values in backticks (`` tag `latest` is not allowed ``):
+/// each quoted value becomes a [`code`] span and the rest [`text`], so the message keeps its
+/// formatting while every piece is escaped. With an odd number of backticks (a value holding
+/// one) the whole message is [`text`].
+pub fn message(s: &str, in_table: bool) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return text(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 0 {
+                text(p)
+            } else {
+                code(p, in_table)
+            }
+        })
+        .collect()
+}
+
 /// An inline code span holding `s` verbatim (nothing inside a code span is markdown, HTML,
 /// a mention or a reference). The fence is one backtick longer than the longest run in `s`;
 /// line breaks become spaces. `in_table`: `|` is escaped as `\|`, which GitHub's tables
@@ -89,6 +111,24 @@ mod tests {
         assert_eq!(text("**b** _i_ `c`"), "\\*\\*b\\*\\* \\_i\\_ \\`c\\`");
         assert_eq!(text("&lt;"), "&amp;lt;");
         assert_eq!(text("a\u{7}b"), "a b");
+    }
+
+    #[test]
+    fn messages_keep_their_code_spans() {
+        assert_eq!(
+            message("tag `latest` is not allowed | @x", true),
+            "tag `latest` is not allowed \\| @&#8203;x"
+        );
+        assert_eq!(
+            message("name `<b>@x</b>` taken", false),
+            "name `<b>@x</b>` taken"
+        );
+        // An odd backtick (inside a value) cannot open a span: all of it is text.
+        assert_eq!(
+            message("name `a`b` <i>", false),
+            "name \\`a\\`b\\` &lt;i&gt;"
+        );
+        assert_eq!(message("", false), "");
     }
 
     #[test]

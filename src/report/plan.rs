@@ -112,7 +112,7 @@ fn render_text(c: &Computed, offline: bool) -> String {
     s
 }
 
-use crate::report::markdown::{code as md_code, text as md_text};
+use crate::report::markdown::{code as md_code, message as md_message, text as md_text};
 
 fn render_markdown(c: &Computed, offline: bool) -> String {
     let mut s = String::from("### berth plan\n\n");
@@ -131,7 +131,7 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
                 "| {} | {} | {} |\n",
                 md_code(&ch.code, true),
                 md_text(ch.version.as_deref().unwrap_or("")),
-                md_text(&ch.message)
+                md_message(&ch.message, true)
             ));
         }
     }
@@ -148,7 +148,7 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
                     md_code(&v.code, true),
                     md_text(&v.version),
                     md_code(&v.reference, true),
-                    md_text(v.reason.as_deref().unwrap_or(""))
+                    md_message(v.reason.as_deref().unwrap_or(""), true)
                 ));
             }
         }
@@ -161,13 +161,13 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
             let hint = d
                 .hint
                 .as_deref()
-                .map(|h| format!(" — _{}_", md_text(h)))
+                .map(|h| format!(" — _{}_", md_message(h, true)))
                 .unwrap_or_default();
             s.push_str(&format!(
                 "| {sev} | {} | {} | {}{hint} |\n",
                 d.code,
                 md_code(&format!("{}:{}:{}", d.file, d.line, d.column), true),
-                md_text(&d.message)
+                md_message(&d.message, true)
             ));
         }
     }

@@ -4,7 +4,7 @@
 //! catalogue has no policies.
 
 use crate::promote::{Action, Report};
-use crate::report::markdown::{code as md_code, text as md_text};
+use crate::report::markdown::{code as md_code, message as md_message, text as md_text};
 
 fn short(d: &str) -> &str {
     d.get(..19).unwrap_or(d)
@@ -81,7 +81,7 @@ fn action_word(a: Action) -> &'static str {
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
     if let Some(why) = &r.skipped {
-        s.push_str(&format!("\n**Promotions:** {}\n", md_text(why)));
+        s.push_str(&format!("\n**Promotions:** {}\n", md_message(why, false)));
         return s;
     }
     if r.pending.is_empty() && r.problems.is_empty() {
@@ -109,7 +109,7 @@ pub fn render_markdown(r: &Report) -> String {
             "| {} | {} | | | error: {} |\n",
             md_text(p.policy.as_deref().unwrap_or("manual")),
             md_code(p.source.as_deref().unwrap_or(""), true),
-            md_text(&p.message)
+            md_message(&p.message, true)
         ));
     }
     s
