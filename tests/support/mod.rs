@@ -1037,3 +1037,5 @@ pub fn verification<'v>(plan: &'v serde_json::Value, code: &str) -> &'v serde_js
         .find(|v| v["code"] == code)
         .unwrap_or_else(|| panic!("no verification for {code}: {plan:#}"))
 }
+
+pub mod github_fake;
