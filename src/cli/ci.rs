@@ -130,7 +130,10 @@ impl Event {
             Some(p) if Path::new(&p).is_file() => {
                 let text = std::fs::read_to_string(&p)?;
                 serde_json::from_str(&text).map_err(|e| {
-                    anyhow::anyhow!("cannot read the event payload {}: {e}", p.display())
+                    anyhow::anyhow!(
+                        "cannot read the event payload {}: {e}",
+                        Path::new(&p).display()
+                    )
                 })?
             }
             _ => Value::Null,
