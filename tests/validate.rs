@@ -10,7 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use berth::cli::{CatalogueArgs, Format, IndexArgs, ValidateArgs};
+use berth::cli::ci::ReportFormat;
+use berth::cli::{CatalogueArgs, IndexArgs, ValidateArgs};
 
 #[test]
 fn cli_snapshots() {
@@ -24,7 +25,7 @@ fn validate_json(dir: &Path) -> (u8, serde_json::Value) {
             catalogue: dir.to_path_buf(),
         },
         index: IndexArgs { index: None },
-        format: Format::Json,
+        format: ReportFormat::Json,
     };
     let mut out = Vec::new();
     let code = berth::cli::validate::run(&args, &berth::cli::Ui::default(), &mut out)

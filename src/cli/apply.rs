@@ -52,9 +52,12 @@ pub struct ApplyArgs {
     pub max_push_attempts: u32,
     /// Seconds to wait for another apply on this working copy to finish before giving up
     /// (exit 2).
-    #[arg(long, env = "BERTH_LOCK_TIMEOUT", default_value_t = 60)]
+    #[arg(long, env = "BERTH_LOCK_TIMEOUT", default_value_t = DEFAULT_LOCK_TIMEOUT)]
     pub lock_timeout: u64,
 }
+
+/// Seconds a second apply waits for the first (`--lock-timeout`, `BERTH_LOCK_TIMEOUT`).
+pub const DEFAULT_LOCK_TIMEOUT: u64 = 60;
 
 /// `berth apply`.
 pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
@@ -82,63 +85,75 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
     };
     let format = args.format.into();
-    let applied = apply(&opts, &mut |step| {
-        match step {
-            Step::Planned(c) => {
-                out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
-                if c.blocks_write() {
-                    writeln!(out, "Nothing written: fix the errors above first.")?;
-                } else if c.has_errors() {
-                    writeln!(
-                        out,
-                        "Refused releases stay testing; everything else is applied."
-                    )?;
-                }
-            }
-            Step::Wrote { path, changed } => {
-                if changed {
-                    writeln!(out, "Wrote {}.", path.display())?;
-                } else {
-                    writeln!(out, "{} unchanged.", path.display())?;
-                }
-            }
-            Step::Committed {
-                id: Some(id),
-                message,
-            } => writeln!(
-                out,
-                "Committed {}: {}",
-                &id[..12.min(id.len())],
-                message.lines().next().unwrap_or("")
-            )?,
-            Step::Committed { id: None, .. } => writeln!(out, "Nothing to commit.")?,
-            Step::Pushed {
-                outcome,
-                remote,
-                branch,
-            } => {
-                if outcome.pushed {
-                    writeln!(
-                        out,
-                        "Pushed {} to {remote}/{branch} (attempt {}).",
-                        &outcome.commit[..12.min(outcome.commit.len())],
-                        outcome.attempts
-                    )?;
-                } else {
-                    writeln!(out, "Nothing to push: the remote already has this state.")?;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    Ok(match applied {
+    let applied = apply(&opts, &mut |step| report_step(&step, format, offline, out))?;
+    Ok(exit_code(applied))
+}
+
+/// Exit status of an apply: findings (1) when it was refused, a promotion failed or a release
+/// was refused — the latter two never hold back the index or its commit.
+pub fn exit_code(applied: Applied) -> u8 {
+    match applied {
         Applied::Refused => EXIT_FINDINGS,
-        // Promotion problems and refused releases are reported (exit 1) but never hold back
-        // the index or its commit.
         Applied::Done {
             promotion_problems,
             refused,
         } if promotion_problems || refused => EXIT_FINDINGS,
         Applied::Done { .. } => EXIT_OK,
-    })
+    }
+}
+
+/// Report one step of an apply in `format` (shared with `berth ci`).
+pub fn report_step(
+    step: &Step<'_>,
+    format: crate::report::Format,
+    offline: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match step {
+        Step::Planned(c) => {
+            out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
+            if c.blocks_write() {
+                writeln!(out, "Nothing written: fix the errors above first.")?;
+            } else if c.has_errors() {
+                writeln!(
+                    out,
+                    "Refused releases stay testing; everything else is applied."
+                )?;
+            }
+        }
+        Step::Wrote { path, changed } => {
+            if *changed {
+                writeln!(out, "Wrote {}.", path.display())?;
+            } else {
+                writeln!(out, "{} unchanged.", path.display())?;
+            }
+        }
+        Step::Committed {
+            id: Some(id),
+            message,
+        } => writeln!(
+            out,
+            "Committed {}: {}",
+            &id[..12.min(id.len())],
+            message.lines().next().unwrap_or("")
+        )?,
+        Step::Committed { id: None, .. } => writeln!(out, "Nothing to commit.")?,
+        Step::Pushed {
+            outcome,
+            remote,
+            branch,
+        } => {
+            if outcome.pushed {
+                writeln!(
+                    out,
+                    "Pushed {} to {remote}/{branch} (attempt {}).",
+                    &outcome.commit[..12.min(outcome.commit.len())],
+                    outcome.attempts
+                )?;
+            } else {
+                writeln!(out, "Nothing to push: the remote already has this state.")?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! `out` (stdout); logs and errors go to stderr.
 
 pub mod apply;
+pub mod ci;
 pub mod docs;
 pub mod init;
 pub mod mark;
@@ -162,6 +163,9 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print berth's man page, or write one page per command into a directory.
     Man(docs::ManArgs),
+    /// Run in GitHub Actions: plan on pull requests, apply on the default branch (used by
+    /// the action; reads the runner's environment).
+    Ci(ci::CiArgs),
 }
 
 pub use apply::ApplyArgs;
@@ -190,5 +194,6 @@ pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::
         Command::Promote(a) => promote::run(a, out),
         Command::Completions(a) => docs::completions(a, out),
         Command::Man(a) => docs::man(a, out),
+        Command::Ci(a) => ci::run(a, out),
     }
 }

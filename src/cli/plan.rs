@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{
-    CatalogueArgs, EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, Format, IndexArgs, VerifyLevel,
-};
+use crate::cli::ci::ReportFormat;
+use crate::cli::{CatalogueArgs, EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, IndexArgs, VerifyLevel};
 use crate::pipeline::plan::{Options, compute};
 use crate::report::plan::render;
 
@@ -31,8 +30,9 @@ pub struct PlanArgs {
     /// tag moved (the pin stays).
     #[arg(long)]
     pub check_drift: bool,
+    /// Output format (`github`: workflow-command annotations for GitHub Actions).
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: ReportFormat,
     /// Exit with 3 when the plan has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -53,7 +53,11 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         base_rev: args.base.clone(),
     };
     let c = compute(&opts)?;
-    out.write_all(render(&c, args.format.into(), args.offline).as_bytes())?;
+    let text = match args.format.report() {
+        Some(format) => render(&c, format, args.offline),
+        None => crate::report::github::plan(&c, &crate::cli::ci::repo_locator(&args.cat.catalogue)),
+    };
+    out.write_all(text.as_bytes())?;
     if let Some(path) = &args.json_out {
         std::fs::write(path, render(&c, crate::report::Format::Json, args.offline))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

@@ -1,11 +1,12 @@
-//! `berth validate [--format text|json|markdown]`: every problem at once; exit 1 on errors
+//! `berth validate [--format text|json|markdown|github]`: every problem at once; exit 1 on errors
 //! (warnings alone pass).
 
 use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, Format, IndexArgs, Ui};
+use crate::cli::ci::ReportFormat;
+use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, IndexArgs, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -15,7 +16,7 @@ pub struct ValidateArgs {
     pub index: IndexArgs,
     /// Output format of the diagnostics.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: ReportFormat,
 }
 
 /// `berth validate`. Text on a terminal (or with `--color always`) shows each finding with
@@ -24,10 +25,15 @@ pub fn run(args: &ValidateArgs, ui: &Ui, out: &mut dyn Write) -> anyhow::Result<
     let root = args.cat.root()?.to_path_buf();
     let diags = crate::pipeline::validate::validate(root, args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
-    let text = if args.format == Format::Text && ui.color {
-        crate::report::snippets::render(&diags, &args.cat.catalogue, true)
-    } else {
-        crate::report::diagnostics::render(&diags, args.format.into())?
+    let text = match args.format.report() {
+        Some(crate::report::Format::Text) if ui.color => {
+            crate::report::snippets::render(&diags, &args.cat.catalogue, true)
+        }
+        Some(format) => crate::report::diagnostics::render(&diags, format)?,
+        None => crate::report::github::diagnostics(
+            &diags,
+            &crate::cli::ci::repo_locator(&args.cat.catalogue),
+        ),
     };
     out.write_all(text.as_bytes())?;
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })

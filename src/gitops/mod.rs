@@ -19,6 +19,8 @@
 //! [`history`] reads who wrote the index (berth's `Berth-Index-Sha256` commit trailer) and the
 //! catalogue's source commit; [`message`] renders commit message templates.
 
+pub mod github;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};

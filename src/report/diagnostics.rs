@@ -51,22 +51,16 @@ fn render_markdown(diags: &[Diagnostic]) -> String {
     for d in diags {
         let sev = if d.is_error() { "error" } else { "warning" };
         s.push_str(&format!(
-            "- **{sev}** `{}` `{}:{}:{}`: {}\n",
+            "- **{sev}** `{}` {}: {}\n",
             d.code,
-            d.file,
-            d.line,
-            d.column,
-            md_escape(&d.message)
+            md_code(&format!("{}:{}:{}", d.file, d.line, d.column), false),
+            md_message(&d.message, false)
         ));
         if let Some(h) = &d.hint {
-            s.push_str(&format!("  - hint: {}\n", md_escape(h)));
+            s.push_str(&format!("  - hint: {}\n", md_message(h, false)));
         }
     }
     s
 }
 
-/// Keep a message on its list item. Messages already wrap user values in code spans, where
-/// markdown escapes would show up literally, so nothing else is escaped.
-fn md_escape(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-}
+use crate::report::markdown::{code as md_code, message as md_message};

@@ -6,6 +6,8 @@
 //! computes, writes files or decides exit codes (that is the command layer's job).
 
 pub mod diagnostics;
+pub mod github;
+pub mod markdown;
 pub mod plan;
 pub mod promotions;
 pub mod schema;

@@ -118,9 +118,7 @@ fn render_text(c: &Computed, offline: bool) -> String {
     s
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
+use crate::report::markdown::{code as md_code, message as md_message, text as md_text};
 
 fn render_markdown(c: &Computed, offline: bool) -> String {
     let mut s = String::from("### berth plan\n\n");
@@ -141,10 +139,10 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
         s.push_str("| Image | Version | Change |\n|---|---|---|\n");
         for ch in &c.changes {
             s.push_str(&format!(
-                "| `{}` | {} | {} |\n",
-                ch.code,
-                ch.version.as_deref().unwrap_or(""),
-                md_escape(&ch.message)
+                "| {} | {} | {} |\n",
+                md_code(&ch.code, true),
+                md_text(ch.version.as_deref().unwrap_or("")),
+                md_message(&ch.message, true)
             ));
         }
     }
@@ -157,11 +155,11 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
             s.push_str("\n| Image | Version | Reference | Reason |\n|---|---|---|---|\n");
             for v in c.verifications.iter().filter(|v| v.result == "failed") {
                 s.push_str(&format!(
-                    "| `{}` | {} | `{}` | {} |\n",
-                    v.code,
-                    v.version,
-                    v.reference,
-                    md_escape(v.reason.as_deref().unwrap_or(""))
+                    "| {} | {} | {} | {} |\n",
+                    md_code(&v.code, true),
+                    md_text(&v.version),
+                    md_code(&v.reference, true),
+                    md_message(v.reason.as_deref().unwrap_or(""), true)
                 ));
             }
         }
@@ -174,22 +172,20 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
             let hint = d
                 .hint
                 .as_deref()
-                .map(|h| format!(" — _{}_", md_escape(h)))
+                .map(|h| format!(" — _{}_", md_message(h, true)))
                 .unwrap_or_default();
             s.push_str(&format!(
-                "| {sev} | {} | `{}:{}:{}` | {}{hint} |\n",
+                "| {sev} | {} | {} | {}{hint} |\n",
                 d.code,
-                d.file,
-                d.line,
-                d.column,
-                md_escape(&d.message)
+                md_code(&format!("{}:{}:{}", d.file, d.line, d.column), true),
+                md_message(&d.message, true)
             ));
         }
     }
     if c.index_changed() {
         s.push_str(&format!(
             "\n<details><summary>{} diff</summary>\n\n```diff\n{}```\n\n</details>\n",
-            crate::model::diag::display_path(&c.index_path),
+            md_text(&crate::model::diag::display_path(&c.index_path)),
             truncate_lines(
                 &c.diff_limited(MARKDOWN_DIFF_BYTES),
                 MARKDOWN_DIFF_BYTES + 4_000

@@ -4,6 +4,7 @@
 //! catalogue has no policies.
 
 use crate::promote::{Action, Report};
+use crate::report::markdown::{code as md_code, message as md_message, text as md_text};
 
 fn short(d: &str) -> &str {
     d.get(..19).unwrap_or(d)
@@ -80,7 +81,7 @@ fn action_word(a: Action) -> &'static str {
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
     if let Some(why) = &r.skipped {
-        s.push_str(&format!("\n**Promotions:** {why}\n"));
+        s.push_str(&format!("\n**Promotions:** {}\n", md_message(why, false)));
         return s;
     }
     if r.pending.is_empty() && r.problems.is_empty() {
@@ -95,20 +96,20 @@ pub fn render_markdown(r: &Report) -> String {
     s.push_str("\n**Promotions**\n\n| Policy | Source | Digest | Target | Action |\n|---|---|---|---|---|\n");
     for p in &r.pending {
         s.push_str(&format!(
-            "| {} | `{}` | `{}` | `{}` | {} |\n",
-            p.policy.as_deref().unwrap_or("manual"),
-            p.source,
-            short(&p.source_digest),
-            p.target,
+            "| {} | {} | {} | {} | {} |\n",
+            md_text(p.policy.as_deref().unwrap_or("manual")),
+            md_code(&p.source, true),
+            md_code(short(&p.source_digest), true),
+            md_code(&p.target, true),
             action_word(p.action)
         ));
     }
     for p in &r.problems {
         s.push_str(&format!(
-            "| {} | `{}` | | | error: {} |\n",
-            p.policy.as_deref().unwrap_or("manual"),
-            p.source.as_deref().unwrap_or(""),
-            p.message.replace('|', "\\|")
+            "| {} | {} | | | error: {} |\n",
+            md_text(p.policy.as_deref().unwrap_or("manual")),
+            md_code(p.source.as_deref().unwrap_or(""), true),
+            md_message(&p.message, true)
         ));
     }
     s
