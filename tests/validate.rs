@@ -21,14 +21,14 @@ fn cli_snapshots() {
 /// Run `berth validate --format json` on `dir` through the library.
 fn validate_json(dir: &Path) -> (u8, serde_json::Value) {
     let args = ValidateArgs {
-        cat: CatalogueArgs {
-            catalogue: dir.to_path_buf(),
-        },
         index: IndexArgs { index: None },
         format: ReportFormat::Json,
     };
+    let cat = CatalogueArgs {
+        catalogue: dir.to_path_buf(),
+    };
     let mut out = Vec::new();
-    let code = berth::cli::validate::run(&args, &berth::cli::Ui::default(), &mut out)
+    let code = berth::cli::validate::run(&args, &cat, &berth::cli::Ui::default(), &mut out)
         .expect("validate runs");
     let json = serde_json::from_slice(&out).expect("validate prints JSON");
     (code, json)

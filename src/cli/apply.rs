@@ -13,8 +13,6 @@ use crate::pipeline::plan::Options;
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub cat: CatalogueArgs,
-    #[command(flatten)]
     pub index: IndexArgs,
     /// Do not contact registries.
     #[arg(long)]
@@ -60,7 +58,7 @@ pub struct ApplyArgs {
 pub const DEFAULT_LOCK_TIMEOUT: u64 = 60;
 
 /// `berth apply`.
-pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run(args: &ApplyArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     if args.offline && !args.skip_verify {
         anyhow::bail!(
             "--offline needs --skip-verify: apply records verification, and offline it can only record it as skipped"
@@ -69,7 +67,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let offline = args.offline || args.skip_verify;
     let opts = ApplyOptions {
         plan: Options {
-            catalogue: args.cat.root()?.to_path_buf(),
+            catalogue: cat.root()?.to_path_buf(),
             index: args.index.index.clone(),
             offline,
             level: args.verify.into(),

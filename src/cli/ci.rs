@@ -76,8 +76,6 @@ pub fn repo_locator(catalogue: &Path) -> impl Fn(&str) -> String {
 
 #[derive(Debug, Args)]
 pub struct CiArgs {
-    #[command(flatten)]
-    pub cat: CatalogueArgs,
     /// Index file; empty: `index` from berth.yaml, else index.json in the catalogue.
     #[arg(long, default_value = "")]
     pub index: String,
@@ -223,8 +221,8 @@ fn check(args: &CiArgs) -> Result<Inputs, String> {
 }
 
 /// `berth ci`. Problems the runner should show are `::error` annotations; internal errors too.
-pub fn run(args: &CiArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
-    match run_inner(args, out) {
+pub fn run(args: &CiArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+    match run_inner(args, cat, out) {
         Ok(code) => Ok(code),
         Err(e) => {
             out.write_all(annotation("error", None, "berth", &format!("{e:#}")).as_bytes())?;
@@ -233,7 +231,7 @@ pub fn run(args: &CiArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     }
 }
 
-fn run_inner(args: &CiArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+fn run_inner(args: &CiArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let inputs = match check(args) {
         Ok(i) => i,
         Err(msg) => {
@@ -257,9 +255,9 @@ fn run_inner(args: &CiArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let mut outputs = Outputs::new(args.github_output.clone());
     outputs.set("mode", mode)?;
     if mode == "plan" {
-        plan(args, &inputs, &event, &mut outputs, out)
+        plan(args, cat, &inputs, &event, &mut outputs, out)
     } else {
-        apply(args, &inputs, &mut outputs, out)
+        apply(args, cat, &inputs, &mut outputs, out)
     }
 }
 
@@ -326,10 +324,10 @@ fn index_flag(args: &CiArgs) -> Option<PathBuf> {
     (!args.index.is_empty()).then(|| PathBuf::from(&args.index))
 }
 
-fn common_args(args: &CiArgs) -> Vec<String> {
+fn common_args(args: &CiArgs, cat: &CatalogueArgs) -> Vec<String> {
     let mut v = vec![
         "--catalogue".to_string(),
-        args.cat.catalogue.display().to_string(),
+        cat.catalogue.display().to_string(),
     ];
     if !args.index.is_empty() {
         v.extend(["--index".to_string(), args.index.clone()]);
@@ -339,13 +337,14 @@ fn common_args(args: &CiArgs) -> Vec<String> {
 
 fn plan(
     args: &CiArgs,
+    cat: &CatalogueArgs,
     inputs: &Inputs,
     event: &Event,
     outputs: &mut Outputs,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let mut line = vec!["berth".to_string(), "plan".to_string()];
-    line.extend(common_args(args));
+    line.extend(common_args(args, cat));
     if inputs.offline {
         line.push("--offline".into());
     } else {
@@ -353,7 +352,7 @@ fn plan(
     }
     writeln!(out, "berth: {}", shell_line(&line))?;
     let opts = Options {
-        catalogue: args.cat.catalogue.clone(),
+        catalogue: cat.catalogue.clone(),
         index: index_flag(args),
         offline: inputs.offline,
         level: inputs.verify,
@@ -361,7 +360,7 @@ fn plan(
         base_rev: None,
     };
     let c = compute(&opts)?;
-    let locate = repo_locator(&args.cat.catalogue);
+    let locate = repo_locator(&cat.catalogue);
     out.write_all(crate::report::github::plan(&c, &locate).as_bytes())?;
     let markdown = crate::report::plan::render(&c, crate::report::Format::Markdown, inputs.offline);
     write_inert(out, &markdown)?;
@@ -470,12 +469,13 @@ fn comment(event: &Event, markdown: &str, out: &mut dyn Write) -> anyhow::Result
 
 fn apply(
     args: &CiArgs,
+    cat: &CatalogueArgs,
     inputs: &Inputs,
     outputs: &mut Outputs,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let mut line = vec!["berth".to_string(), "apply".to_string()];
-    line.extend(common_args(args));
+    line.extend(common_args(args, cat));
     if inputs.offline {
         line.extend(["--offline".to_string(), "--skip-verify".to_string()]);
     } else {
@@ -489,7 +489,7 @@ fn apply(
     writeln!(out, "berth: {}", shell_line(&line))?;
     let opts = ApplyOptions {
         plan: Options {
-            catalogue: args.cat.catalogue.clone(),
+            catalogue: cat.catalogue.clone(),
             index: index_flag(args),
             offline: inputs.offline,
             level: inputs.verify,
@@ -509,7 +509,7 @@ fn apply(
                 .unwrap_or(crate::cli::apply::DEFAULT_LOCK_TIMEOUT),
         ),
     };
-    let locate = repo_locator(&args.cat.catalogue);
+    let locate = repo_locator(&cat.catalogue);
     let mut annotations = String::new();
     let mut report = Vec::new();
     let mut index_path = None;

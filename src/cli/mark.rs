@@ -11,8 +11,6 @@ use crate::cli::{CatalogueArgs, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("action").required(true).args(["qa_failed", "qa_passed", "delist"])))]
 pub struct MarkArgs {
-    #[command(flatten)]
-    pub cat: CatalogueArgs,
     /// CODE@VERSION, e.g. `ci-base@1.0.1`.
     pub target: String,
     /// Mark the version as failed by QA (requires --reason).
@@ -51,9 +49,9 @@ fn request(args: &MarkArgs) -> Result<Request, MarkError> {
 }
 
 /// `berth mark`.
-pub fn run(args: &MarkArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run(args: &MarkArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let req = request(args)?;
-    match mark(args.cat.root()?, &req) {
+    match mark(cat.root()?, &req) {
         Ok(outcome) => {
             writeln!(out, "{}", outcome.summary())?;
             Ok(EXIT_OK)

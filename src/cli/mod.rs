@@ -39,6 +39,8 @@ pub const EXIT_CHANGES: u8 = 3;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub cat: CatalogueArgs,
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -79,8 +81,8 @@ pub struct Ui {
 
 #[derive(Debug, Args, Clone)]
 pub struct CatalogueArgs {
-    /// Catalogue directory.
-    #[arg(long, default_value = ".", global = true)]
+    /// Catalogue directory (before or after the subcommand).
+    #[arg(long, default_value = ".", global = true, env = "BERTH_CATALOGUE")]
     pub catalogue: PathBuf,
 }
 
@@ -184,16 +186,16 @@ pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::
         color: cli.color.enabled(stdout_is_terminal),
     };
     match &cli.command {
-        Command::Validate(a) => validate::run(a, &ui, out),
-        Command::Plan(a) => plan::run(a, out),
-        Command::Apply(a) => apply::run(a, out),
-        Command::Resolve(a) => resolve::run(a, out),
-        Command::Mark(a) => mark::run(a, out),
+        Command::Validate(a) => validate::run(a, &cli.cat, &ui, out),
+        Command::Plan(a) => plan::run(a, &cli.cat, out),
+        Command::Apply(a) => apply::run(a, &cli.cat, out),
+        Command::Resolve(a) => resolve::run(a, &cli.cat, out),
+        Command::Mark(a) => mark::run(a, &cli.cat, out),
         Command::Schema(a) => schema::run(a, out),
         Command::Init(a) => init::run(a, out),
-        Command::Promote(a) => promote::run(a, out),
+        Command::Promote(a) => promote::run(a, &cli.cat, out),
         Command::Completions(a) => docs::completions(a, out),
         Command::Man(a) => docs::man(a, out),
-        Command::Ci(a) => ci::run(a, out),
+        Command::Ci(a) => ci::run(a, &cli.cat, out),
     }
 }

@@ -14,8 +14,6 @@ use crate::report::plan::render;
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
-    pub cat: CatalogueArgs,
-    #[command(flatten)]
     pub index: IndexArgs,
     /// Compare against the index at this git revision instead of the working tree's.
     #[arg(long)]
@@ -43,9 +41,9 @@ pub struct PlanArgs {
 }
 
 /// `berth plan`.
-pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run(args: &PlanArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let opts = Options {
-        catalogue: args.cat.root()?.to_path_buf(),
+        catalogue: cat.root()?.to_path_buf(),
         index: args.index.index.clone(),
         offline: args.offline,
         level: args.verify.into(),
@@ -55,7 +53,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let c = compute(&opts)?;
     let text = match args.format.report() {
         Some(format) => render(&c, format, args.offline),
-        None => crate::report::github::plan(&c, &crate::cli::ci::repo_locator(&args.cat.catalogue)),
+        None => crate::report::github::plan(&c, &crate::cli::ci::repo_locator(&cat.catalogue)),
     };
     out.write_all(text.as_bytes())?;
     if let Some(path) = &args.json_out {

@@ -11,8 +11,6 @@ use crate::promote::Action;
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
     #[command(flatten)]
-    pub cat: CatalogueArgs,
-    #[command(flatten)]
     pub index: IndexArgs,
     /// Source `host/repo:tag`.
     pub source: String,
@@ -21,9 +19,9 @@ pub struct PromoteArgs {
 }
 
 /// `berth promote`.
-pub fn run(args: &PromoteArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run(args: &PromoteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let done = crate::pipeline::promote::promote(
-        args.cat.root()?,
+        cat.root()?,
         args.index.index.as_deref(),
         &args.source,
         &args.target,

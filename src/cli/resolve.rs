@@ -22,8 +22,6 @@ use crate::lifecycle::resolve::Resolved;
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    #[command(flatten)]
-    pub cat: CatalogueArgs,
     /// The index: a file, `-` for standard input, or an https URL (e.g. the raw file or the
     /// published store page's `index.json`). Default: `index` from berth.yaml.
     #[arg(long)]
@@ -63,7 +61,7 @@ pub enum ResolveFormat {
 }
 
 /// `berth resolve`.
-pub fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run(args: &ResolveArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let fetch = FetchOptions {
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         ..FetchOptions::default()
@@ -71,8 +69,8 @@ pub fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     // A pipeline elsewhere names the index and has no catalogue; without --index, the
     // catalogue's berth.yaml names it, so the catalogue must be one.
     let catalogue = match &args.index {
-        Some(_) => args.cat.catalogue.clone(),
-        None => args.cat.root()?.to_path_buf(),
+        Some(_) => cat.catalogue.clone(),
+        None => cat.root()?.to_path_buf(),
     };
     let r = crate::pipeline::resolve::resolve(
         &catalogue,

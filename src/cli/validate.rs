@@ -11,8 +11,6 @@ use crate::cli::{CatalogueArgs, EXIT_FINDINGS, EXIT_OK, IndexArgs, Ui};
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
-    pub cat: CatalogueArgs,
-    #[command(flatten)]
     pub index: IndexArgs,
     /// Output format of the diagnostics.
     #[arg(long, value_enum, default_value_t)]
@@ -21,18 +19,23 @@ pub struct ValidateArgs {
 
 /// `berth validate`. Text on a terminal (or with `--color always`) shows each finding with
 /// its source line and a caret; elsewhere one stable line per finding.
-pub fn run(args: &ValidateArgs, ui: &Ui, out: &mut dyn Write) -> anyhow::Result<u8> {
-    let root = args.cat.root()?.to_path_buf();
+pub fn run(
+    args: &ValidateArgs,
+    cat: &CatalogueArgs,
+    ui: &Ui,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let root = cat.root()?.to_path_buf();
     let diags = crate::pipeline::validate::validate(root, args.index.index.clone())?;
     let failed = diags.iter().any(|d| d.is_error());
     let text = match args.format.report() {
         Some(crate::report::Format::Text) if ui.color => {
-            crate::report::snippets::render(&diags, &args.cat.catalogue, true)
+            crate::report::snippets::render(&diags, &cat.catalogue, true)
         }
         Some(format) => crate::report::diagnostics::render(&diags, format)?,
         None => crate::report::github::diagnostics(
             &diags,
-            &crate::cli::ci::repo_locator(&args.cat.catalogue),
+            &crate::cli::ci::repo_locator(&cat.catalogue),
         ),
     };
     out.write_all(text.as_bytes())?;
