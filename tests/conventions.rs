@@ -46,3 +46,76 @@ fn catalogue_flag_goes_before_or_after_the_subcommand_or_in_the_environment() {
     assert_eq!(missing.0, 2, "{missing:?}");
     assert!(missing.2.contains("not a berth catalogue"), "{missing:?}");
 }
+
+mod support;
+
+use support::{Auth, Catalogue, Img, RegistryProc, push_image};
+
+/// `mark` and `promote` report JSON with a `version` field, so scripts never parse sentences;
+/// `validate --format json` carries the same `version`.
+#[test]
+fn mark_promote_and_validate_speak_json() {
+    // mark, on a copy of the demo catalogue.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo");
+    let cp = Command::new("cp")
+        .args(["-r", &format!("{demo}/."), dir.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let cat = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = berth(
+        &[
+            "mark",
+            "--catalogue",
+            cat,
+            "ci-base@1.1.0",
+            "--qa-failed",
+            "--reason",
+            "run 7 failed",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "version": 1,
+            "code": "ci-base",
+            "target": "ci-base@1.1.0",
+            "file": "images/ci-base.yaml",
+            "changed": true,
+            "marks": {"qa": "failed", "reason": "run 7 failed", "delisted": false}
+        })
+    );
+
+    // validate --format json has the shape version.
+    let (_, stdout, _) = berth(&["validate", "--catalogue", &demo, "--format", "json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["version"], 1);
+
+    // promote, against the real registry.
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    let a = push_image(&host, "dev/tool", Some("1"), &Img::new("json1"));
+    let c = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    let out = c.berth(&[
+        "promote",
+        &format!("{host}/dev/tool:1"),
+        &format!("{host}/prod/tool:stable"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["source"], format!("{host}/dev/tool:1"));
+    assert_eq!(v["sourceDigest"], a.digest.as_str());
+    assert_eq!(v["target"], format!("{host}/prod/tool:stable"));
+    assert_eq!(v["action"], "copy");
+    assert_eq!(v["copy"]["manifestsPushed"], 1);
+    assert!(v["index"].as_str().unwrap().ends_with("index.json"), "{v}");
+}

@@ -25,6 +25,17 @@ pub struct MarkArgs {
     /// Why (recorded with the mark).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Output: a sentence, or JSON (`version`, `target`, `file`, `changed`, `marks`).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutcomeFormat,
+}
+
+/// `--format` of `mark` and `promote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum OutcomeFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Exit status of a failed mark: findings about the catalogue are 1, usage and internal
@@ -53,7 +64,12 @@ pub fn run(args: &MarkArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
     let req = request(args)?;
     match mark(cat.root()?, &req) {
         Ok(outcome) => {
-            writeln!(out, "{}", outcome.summary())?;
+            match args.format {
+                OutcomeFormat::Text => writeln!(out, "{}", outcome.summary())?,
+                OutcomeFormat::Json => {
+                    out.write_all(crate::report::outcomes::mark(&outcome).as_bytes())?
+                }
+            }
             Ok(EXIT_OK)
         }
         Err(e) if e.is_finding() => {

@@ -16,6 +16,10 @@ pub struct PromoteArgs {
     pub source: String,
     /// Target `host/repo:tag`.
     pub target: String,
+    /// Output: sentences, or JSON (`version`, `source`, `sourceDigest`, `target`, `action`,
+    /// `copy` counts).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::cli::mark::OutcomeFormat,
 }
 
 /// `berth promote`.
@@ -27,6 +31,10 @@ pub fn run(args: &PromoteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyh
         &args.target,
     )?;
     match done {
+        Ok(r) if args.format == crate::cli::mark::OutcomeFormat::Json => {
+            out.write_all(crate::report::outcomes::promote(&r).as_bytes())?;
+            Ok(EXIT_OK)
+        }
         Ok(r) => {
             let (rec, stats) = (&r.manual.record, &r.manual.stats);
             let how = match r.manual.action {

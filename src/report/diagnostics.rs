@@ -19,6 +19,8 @@ pub fn render(diags: &[Diagnostic], format: Format) -> anyhow::Result<String> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    /// Version of this JSON shape (`crate::report::outcomes::REPORT_VERSION`).
+    version: u32,
     diagnostics: &'a [Diagnostic],
     errors: usize,
     warnings: usize,
@@ -28,6 +30,7 @@ struct JsonReport<'a> {
 fn render_json(diags: &[Diagnostic]) -> anyhow::Result<String> {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let report = JsonReport {
+        version: crate::report::outcomes::REPORT_VERSION,
         diagnostics: diags,
         errors,
         warnings: diags.len() - errors,

@@ -8,6 +8,7 @@
 pub mod diagnostics;
 pub mod github;
 pub mod markdown;
+pub mod outcomes;
 pub mod plan;
 pub mod promotions;
 pub mod schema;
