@@ -42,10 +42,27 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let _ = out.flush();
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             berth::cli::EXIT_ERROR
         }
     };
     let _ = out.flush();
     ExitCode::from(code)
+}
+
+/// The error and its causes joined with ": ", leaving out a cause whose text the message
+/// before it already ends with (many errors print their source themselves).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.ends_with(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
 }

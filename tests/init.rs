@@ -190,3 +190,61 @@ fn binary_init_then_refuse_then_force() {
         format!("{}versions:\n  \"1.0.0\": {{ qa: passed }}\n", FILES[1].1)
     );
 }
+
+/// `init` lists every file it writes (the schemas included, nothing unlisted) and refuses a
+/// path that is a file with one clear sentence, writing nothing.
+#[test]
+fn lists_every_file_and_refuses_a_file_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cat");
+    let out = berth().arg("init").arg(&dir).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  created "))
+        .collect();
+    let mut on_disk: Vec<String> = walk(&dir)
+        .into_iter()
+        .map(|p| {
+            p.strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed_sorted: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, on_disk, "{stdout}");
+    for name in SCHEMA_FILES {
+        assert!(listed.contains(&format!("{SCHEMA_DIR}/{name}").as_str()));
+    }
+
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    berth()
+        .arg("init")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout_eq("")
+        .stderr_eq("error: [..]a-file is a file, not a directory: give the directory to create the catalogue in\n");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    assert!(matches!(
+        init(&file, false),
+        Err(InitError::NotADirectory(_))
+    ));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -117,6 +117,8 @@ pub enum InitError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0} is a file, not a directory: give the directory to create the catalogue in")]
+    NotADirectory(String),
 }
 
 /// What was written, relative to the catalogue root, in order.
@@ -137,6 +139,11 @@ fn all_paths() -> Vec<String> {
 
 /// Create the starter catalogue in `dir`.
 pub fn init(dir: &Path, force: bool) -> Result<Created, InitError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(InitError::NotADirectory(crate::model::diag::display_path(
+            dir,
+        )));
+    }
     let existing: Vec<String> = all_paths()
         .into_iter()
         .filter(|p| dir.join(p).symlink_metadata().is_ok())

@@ -131,7 +131,9 @@ impl Computed {
         if a != b {
             out.push_str(&section("(top level)", &a, &b));
         }
-        if out.is_empty() {
+        if out.is_empty() && self.prev_text.is_none() {
+            out.push_str("(new file: an empty index)\n");
+        } else if out.is_empty() {
             out.push_str("(formatting only: the file is rewritten in canonical form)\n");
         }
         out

@@ -75,12 +75,27 @@ fn verify_summary(c: &Computed, offline: bool) -> String {
     }
 }
 
+/// The first line when no version changes: never "up to date" while promotions are pending
+/// or were just made, nor while the index file still has to be written.
+fn no_changes(c: &Computed) -> &'static str {
+    let p = &c.promotions;
+    if !p.pending.is_empty() || !p.done.is_empty() {
+        "No version changes; promotions below.\n"
+    } else if c.prev_text.is_none() {
+        "No versions yet: the index will be created.\n"
+    } else if c.index_changed() {
+        "No version changes; the index file is rewritten (see the diff).\n"
+    } else {
+        "No changes. The index is up to date.\n"
+    }
+}
+
 fn render_text(c: &Computed, offline: bool) -> String {
     let mut s = String::new();
     let images: std::collections::BTreeSet<&str> =
         c.changes.iter().map(|ch| ch.code.as_str()).collect();
     if c.changes.is_empty() {
-        s.push_str("No changes. The index is up to date.\n");
+        s.push_str(no_changes(c));
     } else {
         s.push_str(&format!(
             "{} change(s) in {} image(s):\n",
@@ -134,7 +149,7 @@ fn render_markdown(c: &Computed, offline: bool) -> String {
         ));
     }
     if c.changes.is_empty() {
-        s.push_str("No changes. The index is up to date.\n");
+        s.push_str(no_changes(c));
     } else {
         s.push_str("| Image | Version | Change |\n|---|---|---|\n");
         for ch in &c.changes {

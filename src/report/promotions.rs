@@ -26,19 +26,24 @@ pub fn render_text(r: &Report) -> String {
         }
         return s;
     }
+    // `pending` lists what the plan found; after `apply` the ones made are also in `done`, so
+    // one promotion counts once: either still pending or done.
+    let is_done = |p: &crate::promote::Pending| {
+        r.done
+            .iter()
+            .any(|d| d.target == p.target && d.source_digest == p.source_digest)
+    };
+    let still_pending = r.pending.iter().filter(|p| !is_done(p)).count();
     s.push_str(&format!(
         "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching)\n",
-        r.pending.len(),
+        still_pending,
         r.done.len(),
         r.problems.len(),
         r.already_promoted,
         r.not_matching
     ));
     for p in &r.pending {
-        let done = r
-            .done
-            .iter()
-            .any(|d| d.target == p.target && d.source_digest == p.source_digest);
+        let done = is_done(p);
         s.push_str(&format!(
             "  {} {} ({}) -> {} [{}{}]\n",
             p.policy.as_deref().unwrap_or("manual"),
