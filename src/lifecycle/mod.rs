@@ -23,12 +23,12 @@ use semver::Version;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Catalogue, Source};
 use crate::lifecycle::channels::Audience;
 use crate::lifecycle::version::VersionError;
 use crate::model::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::reference::ImageRef;
 use crate::model::span::Pos;
+use crate::model::{Catalogue, Source};
 use crate::model::{
     DockerfileEntry, DriftEntry, ImageEntry, Index, Listing, QaEntry, QaStatus, ReleaseType, Stage,
     Status, VerificationEntry, VerifyState, VersionEntry,
@@ -673,7 +673,7 @@ impl ImageRun<'_> {
     fn marks(&mut self, versions: &mut [VersionEntry]) {
         let marks = self.l().versions.clone();
         for (key, mark) in &marks {
-            let Some(v) = versions.iter_mut().find(|v| &v.version == key) else {
+            let Some(v) = versions.iter_mut().find(|v| v.version == key.value) else {
                 let known: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
                 self.error(
                     Code::MarkUnknownVersion,
@@ -690,9 +690,9 @@ impl ImageRun<'_> {
                 );
                 continue;
             };
-            let qa = mark.qa.map(|status| QaEntry {
-                status,
-                reason: mark.reason.clone(),
+            let qa = mark.qa.as_ref().map(|status| QaEntry {
+                status: status.value,
+                reason: mark.reason.as_ref().map(|r| r.value.clone()),
             });
             if v.qa != qa {
                 let show = |q: &Option<QaEntry>| match q {
@@ -702,7 +702,7 @@ impl ImageRun<'_> {
                 };
                 self.changes.push(Change {
                     code: self.src.value.code.value.clone(),
-                    version: Some(key.clone()),
+                    version: Some(key.value.clone()),
                     kind: ChangeKind::Qa,
                     message: format!("qa {} → {}", show(&v.qa), show(&qa)),
                 });
@@ -713,7 +713,7 @@ impl ImageRun<'_> {
             if mark.delisted && v.status != Status::Delisted {
                 self.changes.push(Change {
                     code: self.src.value.code.value.clone(),
-                    version: Some(key.clone()),
+                    version: Some(key.value.clone()),
                     kind: ChangeKind::Status,
                     message: format!("{} → delisted", v.status),
                 });

@@ -42,10 +42,10 @@ pub struct Config {
     pub index: Option<Sp<String>>,
     /// Per-registry settings, keyed by host (`reg.example.com`, `localhost:5000`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub registries: BTreeMap<String, Sp<RegistryConfig>>,
+    pub registries: BTreeMap<Sp<String>, Sp<RegistryConfig>>,
     /// Named credentials that listings refer to with `image.credential`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub credentials: BTreeMap<String, Sp<CredentialConfig>>,
+    pub credentials: BTreeMap<Sp<String>, Sp<CredentialConfig>>,
     /// How `berth apply --commit` writes its commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitConfig>,
@@ -60,10 +60,10 @@ pub struct RegistryConfig {
     pub insecure: bool,
     /// Maximum concurrent requests to this registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrency: Option<u32>,
+    pub max_concurrency: Option<Sp<u32>>,
     /// Maximum requests per second to this registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_second: Option<f64>,
+    pub requests_per_second: Option<Sp<f64>>,
 }
 
 /// Where a credential's secret comes from. Secrets never live in the catalogue itself.
@@ -72,10 +72,10 @@ pub struct RegistryConfig {
 pub struct CredentialConfig {
     /// Environment variable holding the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username_env: Option<String>,
+    pub username_env: Option<Sp<String>>,
     /// Environment variable holding the password or token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_env: Option<String>,
+    pub password_env: Option<Sp<String>>,
     /// Use `~/.docker/config.json` (`auths`, `credsStore`, `credHelpers`).
     #[serde(default)]
     pub docker_config: bool,
@@ -137,7 +137,7 @@ pub struct Listing {
     pub release: Sp<ReleaseSpec>,
     /// Per-version marks: QA results and delisting.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub versions: BTreeMap<String, Sp<VersionMark>>,
+    pub versions: BTreeMap<Sp<String>, Sp<VersionMark>>,
 }
 
 /// Image reference of a listing.
@@ -224,10 +224,10 @@ pub enum Stage {
 pub struct VersionMark {
     /// QA verdict for this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qa: Option<QaStatus>,
+    pub qa: Option<Sp<QaStatus>>,
     /// Why (required for `qa: failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Sp<String>>,
     /// Remove this version from channels.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delisted: bool,
@@ -297,11 +297,11 @@ pub struct PolicyTarget {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub enum Criterion {
     /// Condition on the source tag.
-    Tag(StringMatch),
+    Tag(Sp<StringMatch>),
     /// Condition on an image config label.
-    Label(LabelMatch),
+    Label(Sp<LabelMatch>),
     /// The image must provide this platform (`os/arch[/variant]`).
-    Platform(String),
+    Platform(Sp<String>),
 }
 
 /// String operators; every operator given must hold.
@@ -317,22 +317,22 @@ pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<String>>,
+    pub one_of: Option<Sp<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_one_of: Option<Vec<String>>,
     /// Regular expression (Rust `regex` syntax), matched against the whole value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matches: Option<String>,
+    pub matches: Option<Sp<String>>,
     /// Semver range (`>=1.2, <2`), for values that parse as semver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<String>,
+    pub semver: Option<Sp<String>>,
 }
 
 /// Label condition: the label `name` must exist and satisfy every operator given.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabelMatch {
-    pub name: String,
+    pub name: Sp<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,13 +342,13 @@ pub struct LabelMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<String>>,
+    pub one_of: Option<Sp<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_one_of: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matches: Option<String>,
+    pub matches: Option<Sp<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<String>,
+    pub semver: Option<Sp<String>>,
 }
 
 impl LabelMatch {

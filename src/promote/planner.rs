@@ -15,13 +15,12 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::model::{Catalogue, Source};
 use crate::model::diag::display_path;
-use crate::model::reference::{ImageRef, normalize_registry, normalize_repository};
-use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
-use crate::policy::criteria::{Criteria, Facts};
-use crate::policy::pattern::RepoPattern;
-use crate::policy::template::{TagTemplate, TemplateInput};
+use crate::model::reference::{ImageRef, normalize_repository};
+use crate::model::{Catalogue, Index, InitiatedBy, Policy, PromotionRecord, Source};
+use crate::policy::CompiledPolicy;
+use crate::policy::criteria::Facts;
+use crate::policy::template::TemplateInput;
 use crate::promote::engine::{CopyStats, PromoteError, Registry, Repo, Session};
 
 /// What a pending promotion will do at the target.
@@ -97,34 +96,6 @@ impl Report {
     }
 }
 
-struct Compiled {
-    criteria: Criteria,
-    template: TagTemplate,
-    pattern: RepoPattern,
-    source_host: String,
-    target: Repo,
-    overwrite: bool,
-}
-
-fn compile(p: &Policy) -> Result<Compiled, String> {
-    let criteria = Criteria::compile(p.criteria.iter().map(|c| &c.value))
-        .map_err(|e| format!("criteria: {e}"))?;
-    let template = TagTemplate::parse(&p.target.tag).map_err(|e| format!("target.tag: {e}"))?;
-    let pattern =
-        RepoPattern::new(&p.source.repository).map_err(|e| format!("source.repository: {e}"))?;
-    let source_host = normalize_registry(p.source.registry.as_ref().map(|r| r.value.as_str()));
-    let target_host = normalize_registry(p.target.registry.as_ref().map(|r| r.value.as_str()));
-    let target_repo = normalize_repository(&target_host, &p.target.repository);
-    Ok(Compiled {
-        criteria,
-        template,
-        pattern,
-        source_host,
-        target: Repo::new(&target_host, &target_repo),
-        overwrite: p.overwrite,
-    })
-}
-
 /// Evaluate every policy of the catalogue.
 pub async fn plan<R: Registry>(
     sess: &Session<'_, R>,
@@ -136,7 +107,7 @@ pub async fn plan<R: Registry>(
     let mut policies: Vec<&Source<Policy>> = cat.policies.iter().collect();
     policies.sort_by(|a, b| a.path.cmp(&b.path));
     for src in policies {
-        plan_policy(sess, src, index, now, &mut report).await;
+        plan_policy(sess, &cat.root, src, index, now, &mut report).await;
     }
     // Two promotions must not race for one target tag (e.g. a timestamp-only template
     // with several matching tags in the same run): the first (in sorted order) wins.
@@ -165,6 +136,7 @@ pub async fn plan<R: Registry>(
 
 async fn plan_policy<R: Registry>(
     sess: &Session<'_, R>,
+    root: &std::path::Path,
     src: &Source<Policy>,
     index: &Index,
     now: DateTime<Utc>,
@@ -179,13 +151,20 @@ async fn plan_policy<R: Registry>(
         source,
         message,
     };
-    let c = match compile(p) {
+    // The same compilation `berth validate` reports on: a policy runs only when it is valid.
+    let c = match crate::policy::compile(root, src) {
         Ok(c) => c,
-        Err(m) => {
-            report.problems.push(problem(None, m));
+        Err(diags) => {
+            let why: Vec<String> = diags
+                .into_sorted()
+                .iter()
+                .map(|d| format!("{} {}", d.code, d.message))
+                .collect();
+            report.problems.push(problem(None, why.join("; ")));
             return;
         }
     };
+    let target = Repo::new(&c.target_host, &c.target_repository);
     let repos: Vec<String> = if c.pattern.is_literal() {
         vec![normalize_repository(&c.source_host, c.pattern.as_str())]
     } else {
@@ -214,7 +193,7 @@ async fn plan_policy<R: Registry>(
     let mut seen_digests: BTreeSet<String> = BTreeSet::new();
     for repo_name in repos {
         let repo = Repo::new(&c.source_host, &repo_name);
-        if repo == c.target {
+        if repo == target {
             continue; // never promote a repository onto itself
         }
         let mut tags = match sess.reg.tags(&repo).await {
@@ -237,6 +216,7 @@ async fn plan_policy<R: Registry>(
             if let Err(m) = plan_tag(
                 sess,
                 &c,
+                &target,
                 &repo,
                 &tag,
                 now,
@@ -257,7 +237,8 @@ async fn plan_policy<R: Registry>(
 #[allow(clippy::too_many_arguments)]
 async fn plan_tag<R: Registry>(
     sess: &Session<'_, R>,
-    c: &Compiled,
+    c: &CompiledPolicy,
+    target_repo: &Repo,
     repo: &Repo,
     tag: &str,
     now: DateTime<Utc>,
@@ -315,9 +296,13 @@ async fn plan_tag<R: Registry>(
             promoted_at: now,
         })
         .map_err(|e| e.to_string())?;
-    let target = ImageRef::new(Some(&c.target.host), &c.target.repository, &target_tag);
+    let target = ImageRef::new(
+        Some(&target_repo.host),
+        &target_repo.repository,
+        &target_tag,
+    );
     let (action, previous_digest) =
-        target_action(sess, &c.target, &target_tag, &digest, c.overwrite).await?;
+        target_action(sess, target_repo, &target_tag, &digest, c.overwrite).await?;
     report.pending.push(Pending {
         policy: Some(name.to_string()),
         file: Some(file.to_string()),
@@ -660,6 +645,48 @@ target: { registry: b.test, repository: mirror/app, tag: "{{ version.major }}.{{
         assert_eq!(r.copy.blobs_copied, 4);
         assert_eq!(r.copy.blobs_mounted, 0);
         assert_eq!(f.calls("mount_blob"), 0);
+    }
+
+    /// One rule for source patterns: what `berth validate` accepts is what the planner runs,
+    /// and `{dev,qa}/web` means `dev/web` and `qa/web` to both.
+    #[test]
+    fn validate_and_planner_agree_on_brace_patterns() {
+        let policy = |pattern: &str| {
+            format!(
+                "name: braces\nsource: {{ registry: reg.test, repository: \"{pattern}\" }}\ntarget: {{ registry: reg.test, repository: qa/mirror, tag: \"%n\" }}\n"
+            )
+        };
+        let f = Fake::default();
+        for (i, repo) in ["dev/web", "qa/web", "prod/web", "dev/web/x"]
+            .iter()
+            .enumerate()
+        {
+            let tag = (i + 1).to_string();
+            f.image(
+                &Repo::new("reg.test", repo),
+                Some(&tag),
+                repo,
+                &[],
+                "linux/amd64",
+            );
+        }
+        let good = cat(&[&policy("{dev,qa}/web")]);
+        let diags = crate::catalogue::validate::check(&good, None);
+        assert!(diags.is_empty(), "{:?}", diags.into_sorted());
+        let r = block(plan(&Session::new(&f), &good, &Index::default(), now()));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let sources: Vec<&str> = r.pending.iter().map(|p| p.source.as_str()).collect();
+        assert_eq!(sources, vec!["reg.test/dev/web:1", "reg.test/qa/web:2"]);
+
+        // A pattern validate refuses is not run by the planner either, for the same reason.
+        let bad = cat(&[&policy("{dev,qa/web")]);
+        let diags = crate::catalogue::validate::check(&bad, None).into_sorted();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, crate::model::diag::Code::InvalidPattern);
+        let r = block(plan(&Session::new(&f), &bad, &Index::default(), now()));
+        assert!(r.pending.is_empty());
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].message, format!("E0206 {}", diags[0].message));
     }
 
     #[test]
