@@ -6,6 +6,7 @@
 //! - [`mark`]: `berth mark`'s in-place, comment-preserving edit of one listing.
 //! - [`init`]: the starter catalogue of `berth init`.
 //! - [`suggest`]: "did you mean …?" close matches (unknown fields, unknown codes).
+//! - [`unknown`]: unknown fields collected while parsing, so they do not hide the rest.
 //!
 //! Input: a directory. Output: typed models and diagnostics; only `mark` and `init` write.
 
@@ -13,4 +14,5 @@ pub mod init;
 pub mod load;
 pub mod mark;
 pub mod suggest;
+pub mod unknown;
 pub mod validate;

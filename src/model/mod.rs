@@ -4,8 +4,13 @@
 //! ([`Policy`]) and the generated `index.json` ([`Index`]). The same types drive the JSON
 //! Schemas in `schema/` (see `schema.rs`), so a field added here is documented there.
 //!
-//! Invariants: YAML models reject unknown fields (`deny_unknown_fields`); fields that semantic
-//! checks must point at are wrapped in [`Sp`] to carry their line/column. Index types use
+//! Invariants: YAML models reject unknown fields — not through serde's
+//! `deny_unknown_fields`, which would fail the whole file at the first one, but through
+//! `catalogue::unknown`, which collects them (with positions) while the rest of the file is
+//! read and checked; their JSON Schemas still say `additionalProperties: false`
+//! (`#[schemars(deny_unknown_fields)]`). Every YAML model must be parsed through
+//! `catalogue::load` for that reason. Fields and map keys that semantic checks must point at
+//! are wrapped in [`Sp`] to carry their line/column. Index types use
 //! `BTreeMap`/sorted `Vec` only, so serializing the same state always yields the same bytes.
 //!
 //! Submodules hold the other leaf types every layer shares: [`span`] (positions in YAML),
@@ -35,7 +40,8 @@ use crate::model::span::Sp;
 
 /// Catalogue configuration (`berth.yaml`). Every field is optional.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Config {
     /// Path of the generated index, relative to the catalogue root. Default `index.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,7 +59,8 @@ pub struct Config {
 
 /// Settings for one registry host.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RegistryConfig {
     /// Allow plain http to this registry.
     #[serde(default)]
@@ -68,7 +75,8 @@ pub struct RegistryConfig {
 
 /// Where a credential's secret comes from. Secrets never live in the catalogue itself.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CredentialConfig {
     /// Environment variable holding the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +91,8 @@ pub struct CredentialConfig {
 
 /// Commit settings for `berth apply --commit`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CommitConfig {
     /// Author name of the commit (default `berth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +110,8 @@ pub struct CommitConfig {
 
 /// One image listing (`images/<code>.yaml`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Listing {
     /// Unique store identity, `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`; equals the file stem.
     #[schemars(regex(pattern = r"^[a-zA-Z_][A-Za-z0-9_-]{0,31}$"))]
@@ -142,7 +152,8 @@ pub struct Listing {
 
 /// Image reference of a listing.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ImageSpec {
     /// Registry host; blank or omitted means docker.io.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +169,8 @@ pub struct ImageSpec {
 
 /// Release declaration of a listing.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ReleaseSpec {
     /// How the version number moves.
     #[serde(rename = "type")]
@@ -220,7 +232,8 @@ pub enum Stage {
 
 /// Marks on one version of a listing.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct VersionMark {
     /// QA verdict for this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,7 +259,8 @@ pub enum QaStatus {
 
 /// A promotion policy (`policies/<name>.yaml`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Policy {
     /// Unique policy name.
     pub name: Sp<String>,
@@ -264,7 +278,8 @@ pub struct Policy {
 
 /// Source of a policy.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicySource {
     /// Registry host (blank: docker.io).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,7 +293,8 @@ pub struct PolicySource {
 
 /// Target of a policy.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicyTarget {
     /// Registry host (blank: docker.io).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,7 +310,8 @@ pub struct PolicyTarget {
 
 /// One promotion criterion.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum Criterion {
     /// Condition on the source tag.
     Tag(Sp<StringMatch>),
@@ -306,7 +323,8 @@ pub enum Criterion {
 
 /// String operators; every operator given must hold.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
@@ -330,7 +348,8 @@ pub struct StringMatch {
 
 /// Label condition: the label `name` must exist and satisfy every operator given.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct LabelMatch {
     pub name: Sp<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
