@@ -291,9 +291,15 @@ pub fn mark(root: &Path, req: &Request) -> Result<Outcome, MarkError> {
         if !close.is_empty() {
             hint.push_str(&format!(" (did you mean {}?)", close.join(", ")));
         }
+        // Files with findings that were still read (an unknown field) are not unreadable.
+        let read: std::collections::BTreeSet<String> = cat
+            .listings
+            .iter()
+            .map(|l| crate::model::diag::display_path(&l.path))
+            .collect();
         let unreadable: Vec<String> = diags
             .iter()
-            .filter(|d| d.is_error() && d.file.starts_with("images/"))
+            .filter(|d| d.is_error() && d.file.starts_with("images/") && !read.contains(&d.file))
             .map(|d| d.file.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
@@ -427,5 +433,36 @@ mod tests {
             vec!["`ci-base`", "`ci-bass`"]
         );
         assert!(close_matches("zzzzzzz", &codes).is_empty());
+    }
+
+    /// A listing with only an unknown field was read (and reported by validate); the hint
+    /// lists only the listings that could not be read at all.
+    #[test]
+    fn unknown_code_hint_names_only_unreadable_listings() {
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        let listing = "code: CODE\nname: CODE\nsummary: s\npublisher: p\nimage:\n  repository: x/CODE\n  tag: \"1\"\nrelease:\n  type: new\n  stage: testing\n";
+        std::fs::write(
+            images.join("typo.yaml"),
+            listing.replace("CODE", "typo") + "labls: [x]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            images.join("broken.yaml"),
+            listing
+                .replace("CODE", "broken")
+                .replace("type: new", "type: minor"),
+        )
+        .unwrap();
+        let req = Request::new("typ@1.0.0", Action::Delist, None).unwrap();
+        let err = mark(dir.path(), &req).unwrap_err();
+        let MarkError::UnknownCode { hint, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            hint,
+            " (did you mean `typo`?); these listings could not be read: images/broken.yaml (run `berth validate`)"
+        );
     }
 }
