@@ -39,7 +39,10 @@ fn creates_a_catalogue_that_loads_clean() {
     assert_eq!(cat.policies.len(), 1);
     assert_eq!(cat.policies[0].value.name.value, "hello-to-qa");
     let cred = &cat.config.credentials["example-bot"];
-    assert_eq!(cred.username_env.as_deref(), Some("EXAMPLE_REGISTRY_USER"));
+    assert_eq!(
+        cred.username_env.as_deref().map(String::as_str),
+        Some("EXAMPLE_REGISTRY_USER")
+    );
     // The listing's Dockerfile exists where it says.
     let df = cat.listings[0].value.dockerfile.as_ref().unwrap();
     assert!(dir.join(&df.value).is_file());

@@ -366,7 +366,7 @@ fn run_case(c: &Case) {
     assert_eq!(again.text, edit.text, "{}", c.name);
     // The mark reads back as intended.
     let listing: Listing = berth::catalogue::load::parse_yaml(&edit.text).unwrap();
-    let m = &listing.versions[&edit.key].value;
+    let m = berth::catalogue::mark::Mark::from(&listing.versions[&edit.key].value);
     assert_eq!(m.qa, edit.mark.qa, "{}", c.name);
     assert_eq!(m.reason, edit.mark.reason, "{}", c.name);
     assert_eq!(m.delisted, edit.mark.delisted, "{}", c.name);
@@ -419,7 +419,11 @@ fn reasons_round_trip() {
                 .unwrap_or_else(|err| panic!("{r:?}: {err}"));
             let listing: Listing = berth::catalogue::load::parse_yaml(&e.text).unwrap();
             assert_eq!(
-                listing.versions["1.0.1"].value.reason.as_deref(),
+                listing.versions["1.0.1"]
+                    .value
+                    .reason
+                    .as_deref()
+                    .map(String::as_str),
                 Some(r),
                 "{:?}",
                 e.text

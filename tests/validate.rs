@@ -105,6 +105,55 @@ fn several_files_all_reported_at_once() {
     );
 }
 
+/// An unknown field is reported (with a "did you mean" hint when a field is close) and hides
+/// nothing: the other problems of its file, nested unknown fields, and the cross-file
+/// duplicate name are all reported in the same run.
+#[test]
+fn unknown_fields_hide_no_other_problem() {
+    let (code, report) = validate_json(&fixture("unknown-field-plus-errors"));
+    assert_eq!(code, 1);
+    let found: Vec<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| format!("{}:{}:{} {}", d["file"], d["line"], d["column"], d["code"]))
+        .map(|s| s.replace('"', ""))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "berth.yaml:3:1 E0005",
+            "berth.yaml:6:3 E0301",
+            "images/web.yaml:3:7 E0105",
+            "images/web.yaml:6:1 E0005",
+            "images/web.yaml:9:8 E0106",
+            "images/web.yaml:10:15 E0110",
+            "images/web.yaml:15:18 E0119",
+            "images/web.yaml:15:26 E0005",
+            "policies/promote.yaml:5:10 E0208",
+            "policies/promote.yaml:5:12 E0005",
+            "policies/promote.yaml:10:1 E0005",
+        ]
+    );
+    let hints: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E0005")
+        .map(|d| d["hint"].as_str().unwrap())
+        .collect();
+    for (hint, field) in
+        hints
+            .iter()
+            .zip(["registries", "labels", "reason", "endsWith", "overwrite"])
+    {
+        assert!(
+            hint.starts_with(&format!("did you mean `{field}`?")),
+            "{field}: {hint}"
+        );
+    }
+}
+
 #[test]
 fn demo_is_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use walkdir::WalkDir;
 
+use crate::catalogue::unknown::UnknownField;
 use crate::model::diag::{Code, Diagnostic, Diagnostics, display_path};
 use crate::model::span::Pos;
 use crate::model::{Config, Listing, Policy};
@@ -167,7 +168,9 @@ fn yaml_files(dir: &Path, root: &Path, what: &str, diags: &mut Diagnostics) -> V
     out
 }
 
-/// Read and parse one YAML file, reporting problems against its relative path.
+/// Read and parse one YAML file, reporting problems against its relative path. Unknown
+/// fields are reported (E0005, with a "did you mean" hint) without dropping the file, so its
+/// other problems and the cross-file checks still run.
 pub fn read_yaml<T: DeserializeOwned>(
     root: &Path,
     path: &Path,
@@ -175,7 +178,12 @@ pub fn read_yaml<T: DeserializeOwned>(
 ) -> Option<T> {
     let rel = crate::model::diag::rel(root, path);
     let text = read_text(path, &rel, diags)?;
-    match parse_yaml::<T>(&text) {
+    let mut unknown = Vec::new();
+    let parsed = parse_yaml_collecting::<T>(&text, &mut unknown);
+    for u in &unknown {
+        diags.push(unknown_field_error(u).at_file(&rel));
+    }
+    match parsed {
         Ok(v) => Some(v),
         Err(d) => {
             diags.push(d.at_file(&rel));
@@ -272,8 +280,46 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-/// Parse YAML text into `T`, classifying failures into stable codes.
+/// Parse YAML text into `T`, classifying failures into stable codes. Strict: the first
+/// unknown field is an error (E0005).
 pub fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    let mut unknown = Vec::new();
+    let value = parse_yaml_collecting(text, &mut unknown)?;
+    match unknown.first() {
+        Some(u) => Err(unknown_field_error(u)),
+        None => Ok(value),
+    }
+}
+
+/// E0005 for a key its struct does not know, with the closest field name as a hint.
+fn unknown_field_error(u: &UnknownField) -> ParseError {
+    let expected = match u.expected {
+        [] => "there are no fields here".to_string(),
+        [one] => format!("expected {one}"),
+        many => format!("expected one of {}", many.join(", ")),
+    };
+    let schema = "the JSON Schema in schema/ (`berth schema`)";
+    let hint =
+        match crate::catalogue::suggest::close_matches(&u.name, u.expected.iter().copied(), 1)
+            .first()
+        {
+            Some(close) => format!("did you mean `{close}`? Check the spelling against {schema}"),
+            None => format!("check the spelling against {schema}"),
+        };
+    ParseError {
+        code: Code::UnknownField,
+        pos: u.pos,
+        message: format!("unknown field `{}`, {expected}", u.name),
+        hint: Some(hint),
+    }
+}
+
+/// Parse YAML text into `T`; keys `T` does not know are pushed into `unknown` (also those
+/// seen before a hard error) instead of failing the parse.
+pub fn parse_yaml_collecting<T: DeserializeOwned>(
+    text: &str,
+    unknown: &mut Vec<UnknownField>,
+) -> Result<T, ParseError> {
     if text.len() as u64 > MAX_YAML_BYTES {
         return Err(ParseError {
             code: Code::FileTooLarge,
@@ -286,7 +332,10 @@ pub fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
             hint: None,
         });
     }
-    serde_saphyr::from_str_with_options::<T>(text, yaml_options()).map_err(|e| classify(&e))
+    serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |d| {
+        crate::catalogue::unknown::deserialize::<T, _>(d, unknown)
+    })
+    .map_err(|e| classify(&e))
 }
 
 fn classify(e: &serde_saphyr::Error) -> ParseError {
@@ -298,7 +347,12 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         .unwrap_or(Pos::UNKNOWN);
     let message = inner.to_string();
     let message = message.lines().next().unwrap_or("").trim().to_string();
-    let (code, hint) = match inner {
+    // Classify by the original error: an alias wraps the error met while replaying it.
+    let mut kind = inner;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = kind {
+        kind = error;
+    }
+    let (code, hint) = match kind {
         E::Budget { .. }
         | E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }

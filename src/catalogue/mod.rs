@@ -5,10 +5,14 @@
 //! - [`validate`]: static checks of a loaded catalogue (every problem at once, with spans).
 //! - [`mark`]: `berth mark`'s in-place, comment-preserving edit of one listing.
 //! - [`init`]: the starter catalogue of `berth init`.
+//! - [`suggest`]: "did you mean …?" close matches (unknown fields, unknown codes).
+//! - [`unknown`]: unknown fields collected while parsing, so they do not hide the rest.
 //!
 //! Input: a directory. Output: typed models and diagnostics; only `mark` and `init` write.
 
 pub mod init;
 pub mod load;
 pub mod mark;
+pub mod suggest;
+pub mod unknown;
 pub mod validate;

@@ -240,7 +240,7 @@ impl ImageRun<'_> {
     pub(super) fn marks(&mut self, versions: &mut [VersionEntry]) {
         let marks = self.l().versions.clone();
         for (key, mark) in &marks {
-            let Some(v) = versions.iter_mut().find(|v| &v.version == key) else {
+            let Some(v) = versions.iter_mut().find(|v| v.version == key.value) else {
                 let known: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
                 self.error(
                     Code::MarkUnknownVersion,
@@ -257,9 +257,9 @@ impl ImageRun<'_> {
                 );
                 continue;
             };
-            let qa = mark.qa.map(|status| QaEntry {
-                status,
-                reason: mark.reason.clone(),
+            let qa = mark.qa.as_ref().map(|status| QaEntry {
+                status: status.value,
+                reason: mark.reason.as_ref().map(|r| r.value.clone()),
             });
             if v.qa != qa {
                 let show = |q: &Option<QaEntry>| match q {
@@ -269,7 +269,7 @@ impl ImageRun<'_> {
                 };
                 self.changes.push(Change {
                     code: self.src.value.code.value.clone(),
-                    version: Some(key.clone()),
+                    version: Some(key.value.clone()),
                     kind: ChangeKind::Qa,
                     message: format!("qa {} → {}", show(&v.qa), show(&qa)),
                 });
@@ -280,7 +280,7 @@ impl ImageRun<'_> {
             if mark.delisted && v.status != Status::Delisted {
                 self.changes.push(Change {
                     code: self.src.value.code.value.clone(),
-                    version: Some(key.clone()),
+                    version: Some(key.value.clone()),
                     kind: ChangeKind::Status,
                     message: format!("{} → delisted", v.status),
                 });

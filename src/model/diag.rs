@@ -219,6 +219,10 @@ impl Diagnostics {
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
+    /// Push every diagnostic found (e.g. an `Option<Diagnostic>` from a single check).
+    pub fn push_all(&mut self, found: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(found);
+    }
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }

@@ -4,8 +4,13 @@
 //! ([`Policy`]) and the generated `index.json` ([`Index`]). The same types drive the JSON
 //! Schemas in `schema/` (see `schema.rs`), so a field added here is documented there.
 //!
-//! Invariants: YAML models reject unknown fields (`deny_unknown_fields`); fields that semantic
-//! checks must point at are wrapped in [`Sp`] to carry their line/column. Index types use
+//! Invariants: YAML models reject unknown fields — not through serde's
+//! `deny_unknown_fields`, which would fail the whole file at the first one, but through
+//! `catalogue::unknown`, which collects them (with positions) while the rest of the file is
+//! read and checked; their JSON Schemas still say `additionalProperties: false`
+//! (`#[schemars(deny_unknown_fields)]`). Every YAML model must be parsed through
+//! `catalogue::load` for that reason. Fields and map keys that semantic checks must point at
+//! are wrapped in [`Sp`] to carry their line/column. Index types use
 //! `BTreeMap`/sorted `Vec` only, so serializing the same state always yields the same bytes.
 //!
 //! Submodules hold the other leaf types every layer shares: [`span`] (positions in YAML),
@@ -35,17 +40,18 @@ use crate::model::span::Sp;
 
 /// Catalogue configuration (`berth.yaml`). Every field is optional.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Config {
     /// Path of the generated index, relative to the catalogue root. Default `index.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<Sp<String>>,
     /// Per-registry settings, keyed by host (`reg.example.com`, `localhost:5000`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub registries: BTreeMap<String, Sp<RegistryConfig>>,
+    pub registries: BTreeMap<Sp<String>, Sp<RegistryConfig>>,
     /// Named credentials that listings refer to with `image.credential`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub credentials: BTreeMap<String, Sp<CredentialConfig>>,
+    pub credentials: BTreeMap<Sp<String>, Sp<CredentialConfig>>,
     /// How `berth apply --commit` writes its commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitConfig>,
@@ -53,29 +59,31 @@ pub struct Config {
 
 /// Settings for one registry host.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RegistryConfig {
     /// Allow plain http to this registry.
     #[serde(default)]
     pub insecure: bool,
     /// Maximum concurrent requests to this registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrency: Option<u32>,
+    pub max_concurrency: Option<Sp<u32>>,
     /// Maximum requests per second to this registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_second: Option<f64>,
+    pub requests_per_second: Option<Sp<f64>>,
 }
 
 /// Where a credential's secret comes from. Secrets never live in the catalogue itself.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CredentialConfig {
     /// Environment variable holding the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username_env: Option<String>,
+    pub username_env: Option<Sp<String>>,
     /// Environment variable holding the password or token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_env: Option<String>,
+    pub password_env: Option<Sp<String>>,
     /// Use `~/.docker/config.json` (`auths`, `credsStore`, `credHelpers`).
     #[serde(default)]
     pub docker_config: bool,
@@ -83,7 +91,8 @@ pub struct CredentialConfig {
 
 /// Commit settings for `berth apply --commit`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CommitConfig {
     /// Author name of the commit (default `berth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +111,8 @@ pub struct CommitConfig {
 
 /// One image listing (`images/<code>.yaml`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Listing {
     /// Unique store identity, `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`; equals the file stem.
     #[schemars(regex(pattern = r"^[a-zA-Z_][A-Za-z0-9_-]{0,31}$"))]
@@ -138,12 +148,13 @@ pub struct Listing {
     pub release: Sp<ReleaseSpec>,
     /// Per-version marks: QA results and delisting.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub versions: BTreeMap<String, Sp<VersionMark>>,
+    pub versions: BTreeMap<Sp<String>, Sp<VersionMark>>,
 }
 
 /// Image reference of a listing.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ImageSpec {
     /// Registry host; blank or omitted means docker.io.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,7 +170,8 @@ pub struct ImageSpec {
 
 /// Release declaration of a listing.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ReleaseSpec {
     /// How the version number moves.
     #[serde(rename = "type")]
@@ -221,14 +233,15 @@ pub enum Stage {
 
 /// Marks on one version of a listing.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct VersionMark {
     /// QA verdict for this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qa: Option<QaStatus>,
+    pub qa: Option<Sp<QaStatus>>,
     /// Why (required for `qa: failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Sp<String>>,
     /// Remove this version from channels.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delisted: bool,
@@ -247,7 +260,8 @@ pub enum QaStatus {
 
 /// A promotion policy (`policies/<name>.yaml`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Policy {
     /// Unique policy name.
     pub name: Sp<String>,
@@ -265,7 +279,8 @@ pub struct Policy {
 
 /// Source of a policy.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicySource {
     /// Registry host (blank: docker.io).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,7 +294,8 @@ pub struct PolicySource {
 
 /// Target of a policy.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicyTarget {
     /// Registry host (blank: docker.io).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,19 +311,21 @@ pub struct PolicyTarget {
 
 /// One promotion criterion.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum Criterion {
     /// Condition on the source tag.
-    Tag(StringMatch),
+    Tag(Sp<StringMatch>),
     /// Condition on an image config label.
-    Label(LabelMatch),
+    Label(Sp<LabelMatch>),
     /// The image must provide this platform (`os/arch[/variant]`).
-    Platform(String),
+    Platform(Sp<String>),
 }
 
 /// String operators; every operator given must hold.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
@@ -318,22 +336,23 @@ pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<String>>,
+    pub one_of: Option<Sp<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_one_of: Option<Vec<String>>,
     /// Regular expression (Rust `regex` syntax), matched against the whole value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matches: Option<String>,
+    pub matches: Option<Sp<String>>,
     /// Semver range (`>=1.2, <2`), for values that parse as semver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<String>,
+    pub semver: Option<Sp<String>>,
 }
 
 /// Label condition: the label `name` must exist and satisfy every operator given.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct LabelMatch {
-    pub name: String,
+    pub name: Sp<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,13 +362,13 @@ pub struct LabelMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<String>>,
+    pub one_of: Option<Sp<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_one_of: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matches: Option<String>,
+    pub matches: Option<Sp<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<String>,
+    pub semver: Option<Sp<String>>,
 }
 
 impl LabelMatch {

@@ -1,12 +1,20 @@
 //! `Sp<T>`: a value together with the 1-based line/column it was read from.
 //!
-//! Input: any YAML node deserialized through serde-saphyr. Output: the value plus its
-//! position, so that semantic checks (duplicate names, unknown credentials, …) can point at
-//! file:line:col and not just at the file. Serializes and documents itself (JSON Schema)
-//! exactly like the bare `T`, so the spans never leak into generated files.
+//! Input: any YAML node deserialized through serde-saphyr — values, and mapping keys too
+//! (`registries.<host>`, `credentials.<name>`, `versions.<v>` are `BTreeMap<Sp<String>, …>`).
+//! Output: the value plus its position, so that semantic checks (duplicate names, unknown
+//! credentials, …) can point at file:line:col and not just at the file. Serializes and
+//! documents itself (JSON Schema) exactly like the bare `T`, so the spans never leak into
+//! generated files.
+//!
+//! Invariant: equality, ordering and hashing look at the value only (two equal keys on
+//! different lines are the same key), and `Sp<String>` borrows as `str`/`String`, so a map
+//! keyed by spanned strings is looked up with plain strings.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -59,6 +67,13 @@ impl<T> Deref for Sp<T> {
     }
 }
 
+impl<T: fmt::Display> fmt::Display for Sp<T> {
+    /// The value alone, as `T` displays it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
 // Equality and ordering ignore the position: two equal names on different lines are equal.
 impl<T: PartialEq> PartialEq for Sp<T> {
     fn eq(&self, other: &Self) -> bool {
@@ -66,6 +81,48 @@ impl<T: PartialEq> PartialEq for Sp<T> {
     }
 }
 impl<T: Eq> Eq for Sp<T> {}
+
+impl<T: PartialOrd> PartialOrd for Sp<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+impl<T: Ord> Ord for Sp<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+impl<T: Hash> Hash for Sp<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.value.hash(state)
+    }
+}
+
+// Map lookups by plain strings: consistent with the value-only Eq/Ord/Hash above.
+impl Borrow<str> for Sp<String> {
+    fn borrow(&self) -> &str {
+        &self.value
+    }
+}
+impl Borrow<String> for Sp<String> {
+    fn borrow(&self) -> &String {
+        &self.value
+    }
+}
+
+impl<T> From<T> for Sp<T> {
+    /// A value without a source position (built in code).
+    fn from(value: T) -> Self {
+        Sp::bare(value)
+    }
+}
+
+impl From<&str> for Sp<String> {
+    /// A string without a source position (built in code).
+    fn from(s: &str) -> Self {
+        Sp::bare(s.to_string())
+    }
+}
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

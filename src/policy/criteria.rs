@@ -1,19 +1,33 @@
-//! Criteria evaluation: does a candidate image satisfy every criterion of a policy?
+//! Criteria: compiled once, then evaluated per candidate image.
 //!
-//! Input: a policy's `criteria` and the [`Facts`] of one candidate (tag, labels, platforms).
-//! Output: `true` when all criteria hold, or the first criterion that failed (for the plan's
-//! "why not" lines). Criteria are compiled once ([`Criteria::compile`]): regexes are anchored
-//! to the whole value, semver ranges parsed, platforms split; a compile error is a policy
-//! error (validate reports the same problems as diagnostics before any registry request).
-//! [`Criteria::needs_manifest`] lets the caller skip manifest fetches when tag criteria
-//! alone already reject a tag.
+//! Input: a policy's `criteria` (model types, with positions) and the [`Facts`] of one
+//! candidate (tag, labels, platforms). Output of compiling: [`Criteria`] or every
+//! [`Problem`] found (each with its diagnostic code and the position of the offending
+//! value: the `matches` regex, the `semver` range, the empty `oneOf`, …). Output of
+//! evaluating: `Ok` when all criteria hold, or the first criterion that failed (for the
+//! plan's "why not" lines).
+//!
+//! Rules (the same for `berth validate` and the promotion planner, which both compile here
+//! through [`crate::policy::compile`]): a tag criterion needs at least one operator, a label
+//! criterion with none only requires the label to exist;
+//! `oneOf: []` never matches and is refused; `matches` is a Rust regex that must compile on
+//! its own and is then anchored to the whole value; `semver` is a range (a leading `v` on the
+//! value is allowed); a label needs a non-empty `name`; a platform is
+//! `os/arch[/variant]` in lowercase. [`Criteria::needs_manifest`] lets the caller skip
+//! manifest fetches when tag criteria alone already reject a tag.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use semver::{Version, VersionReq};
 
+use crate::model::diag::Code;
+use crate::model::span::{Pos, Sp};
 use crate::model::{Criterion, StringMatch};
+
+static PLATFORM_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$").unwrap());
 
 /// What is known about one candidate image.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,16 +39,13 @@ pub struct Facts {
     pub platforms: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CriteriaError {
-    #[error("invalid regex {pattern:?}: {message}")]
-    Regex { pattern: String, message: String },
-    #[error("invalid semver range {range:?}: {message}")]
-    Semver { range: String, message: String },
-    #[error("invalid platform {0:?}: expected os/arch or os/arch/variant")]
-    Platform(String),
-    #[error("label criterion needs a name")]
-    EmptyLabel,
+/// Why a criterion cannot be used, at the position of the offending value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub code: Code,
+    pub pos: Pos,
+    pub message: String,
+    pub hint: &'static str,
 }
 
 /// Compiled string operators; every operator given must hold.
@@ -56,36 +67,92 @@ pub fn parse_semver(s: &str) -> Option<Version> {
     Version::parse(t).ok()
 }
 
+/// The last meaningful line of a regex error ("unclosed group"), so a diagnostic stays on
+/// one line.
+pub fn regex_error_text(e: &regex::Error) -> String {
+    let s = e.to_string();
+    s.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: ").map(str::to_string))
+        .unwrap_or_else(|| s.lines().last().unwrap_or("").trim().to_string())
+}
+
+/// Does the string match offer any operator at all?
+fn has_operator(m: &StringMatch) -> bool {
+    m.equals.is_some()
+        || m.starts_with.is_some()
+        || m.ends_with.is_some()
+        || m.contains.is_some()
+        || m.one_of.is_some()
+        || m.not_one_of.is_some()
+        || m.matches.is_some()
+        || m.semver.is_some()
+}
+
 impl Matcher {
-    pub fn compile(m: &StringMatch) -> Result<Self, CriteriaError> {
-        let matches = match &m.matches {
-            Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                CriteriaError::Regex {
-                    pattern: p.clone(),
-                    message: e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string(),
+    /// Compile the operators of a tag condition (see [`Matcher::compile_for`]).
+    pub fn compile(m: &StringMatch) -> Result<Self, Vec<Problem>> {
+        Self::compile_for("tag", m)
+    }
+
+    /// Compile the operators of a `kind` (`tag` or `label`) criterion; no operator at all is
+    /// allowed here (it matches everything; the criterion-level rule refuses it).
+    pub fn compile_for(kind: &str, m: &StringMatch) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        if let Some(list) = &m.one_of
+            && list.is_empty()
+        {
+            problems.push(Problem {
+                code: Code::EmptyMatch,
+                pos: list.pos,
+                message: format!("{kind} criterion has an empty `oneOf`, which never matches"),
+                hint: "list at least one value",
+            });
+        }
+        let matches = m.matches.as_ref().and_then(|p| {
+            // Checked on its own first: anchoring `a)|(b` would make it valid.
+            let anchored = Regex::new(&p.value)
+                .and_then(|_| Regex::new(&format!("^(?:{})$", p.value)));
+            match anchored {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    problems.push(Problem {
+                        code: Code::InvalidRegex,
+                        pos: p.pos,
+                        message: format!(
+                            "{kind} `matches` is not a valid regex: {}",
+                            regex_error_text(&e)
+                        ),
+                        hint: "Rust regex syntax (https://docs.rs/regex); the whole value must match",
+                    });
+                    None
                 }
-            })?),
-            None => None,
-        };
-        let semver = match &m.semver {
-            Some(r) => Some(VersionReq::parse(r).map_err(|e| CriteriaError::Semver {
-                range: r.clone(),
-                message: e.to_string(),
-            })?),
-            None => None,
-        };
+            }
+        });
+        let semver = m
+            .semver
+            .as_ref()
+            .and_then(|r| match VersionReq::parse(&r.value) {
+                Ok(req) => Some(req),
+                Err(e) => {
+                    problems.push(Problem {
+                        code: Code::InvalidSemverRange,
+                        pos: r.pos,
+                        message: format!("{kind} `semver` range `{}` is not valid: {e}", r.value),
+                        hint: "e.g. `>=1.2, <2` or `^1.4`",
+                    });
+                    None
+                }
+            });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(Matcher {
             equals: m.equals.clone(),
             starts_with: m.starts_with.clone(),
             ends_with: m.ends_with.clone(),
             contains: m.contains.clone(),
-            one_of: m.one_of.clone(),
+            one_of: m.one_of.as_ref().map(|l| l.value.clone()),
             not_one_of: m.not_one_of.clone(),
             matches,
             semver,
@@ -128,7 +195,7 @@ pub enum Compiled {
     },
 }
 
-/// Split `os/arch[/variant]`.
+/// Split `os/arch[/variant]` as an image reports it (registry data: read leniently).
 pub fn parse_platform(p: &str) -> Option<(String, String, Option<String>)> {
     let parts: Vec<&str> = p.split('/').collect();
     let ok = |s: &str| {
@@ -145,25 +212,64 @@ pub fn parse_platform(p: &str) -> Option<(String, String, Option<String>)> {
     }
 }
 
+/// A criterion of kind `kind` without any operator.
+fn no_operator(kind: &str, at: &Sp<impl Sized>) -> Problem {
+    Problem {
+        code: Code::EmptyMatch,
+        pos: at.pos,
+        message: format!("{kind} criterion has no operator"),
+        hint: "use equals, startsWith, endsWith, contains, oneOf, notOneOf, matches or semver",
+    }
+}
+
 impl Compiled {
-    pub fn compile(c: &Criterion) -> Result<Self, CriteriaError> {
-        Ok(match c {
-            Criterion::Tag(m) => Compiled::Tag(Matcher::compile(m)?),
+    /// Compile one criterion, reporting every problem it has.
+    pub fn compile(c: &Criterion) -> Result<Self, Vec<Problem>> {
+        match c {
+            Criterion::Tag(m) => {
+                let mut problems = Vec::new();
+                if !has_operator(m) {
+                    problems.push(no_operator("tag", m));
+                }
+                match Matcher::compile_for("tag", m) {
+                    Ok(matcher) if problems.is_empty() => Ok(Compiled::Tag(matcher)),
+                    Ok(_) => Err(problems),
+                    Err(more) => Err(problems.into_iter().chain(more).collect()),
+                }
+            }
             Criterion::Label(l) => {
-                if l.name.is_empty() {
-                    return Err(CriteriaError::EmptyLabel);
+                let mut problems = Vec::new();
+                if l.name.trim().is_empty() {
+                    problems.push(Problem {
+                        code: Code::EmptyField,
+                        pos: l.name.pos,
+                        message: "label criterion has an empty `name`".into(),
+                        hint: "name the image config label, e.g. `org.opencontainers.image.vendor`",
+                    });
                 }
-                Compiled::Label {
-                    name: l.name.clone(),
-                    matcher: Matcher::compile(&l.operators())?,
+                // No operator: the label must exist (any value).
+                let ops = l.operators();
+                match Matcher::compile_for("label", &ops) {
+                    Ok(matcher) if problems.is_empty() => Ok(Compiled::Label {
+                        name: l.name.value.clone(),
+                        matcher,
+                    }),
+                    Ok(_) => Err(problems),
+                    Err(more) => Err(problems.into_iter().chain(more).collect()),
                 }
             }
-            Criterion::Platform(p) => {
-                let (os, arch, variant) =
-                    parse_platform(p).ok_or_else(|| CriteriaError::Platform(p.clone()))?;
-                Compiled::Platform { os, arch, variant }
-            }
-        })
+            Criterion::Platform(p) => match parse_platform(p) {
+                Some((os, arch, variant)) if PLATFORM_RE.is_match(p) => {
+                    Ok(Compiled::Platform { os, arch, variant })
+                }
+                _ => Err(vec![Problem {
+                    code: Code::InvalidPlatform,
+                    pos: p.pos,
+                    message: format!("platform `{}` is not os/arch[/variant]", p.value),
+                    hint: "e.g. `linux/amd64` or `linux/arm64/v8`",
+                }]),
+            },
+        }
     }
 
     pub fn holds(&self, f: &Facts) -> bool {
@@ -201,14 +307,23 @@ pub struct Criteria {
 }
 
 impl Criteria {
+    /// Compile every criterion; all problems of all criteria are reported.
     pub fn compile<'a>(
         criteria: impl IntoIterator<Item = &'a Criterion>,
-    ) -> Result<Self, CriteriaError> {
-        let items = criteria
-            .into_iter()
-            .map(Compiled::compile)
-            .collect::<Result<_, _>>()?;
-        Ok(Criteria { items })
+    ) -> Result<Self, Vec<Problem>> {
+        let mut items = Vec::new();
+        let mut problems = Vec::new();
+        for c in criteria {
+            match Compiled::compile(c) {
+                Ok(c) => items.push(c),
+                Err(p) => problems.extend(p),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Criteria { items })
+        } else {
+            Err(problems)
+        }
     }
 
     /// Do the tag criteria accept `tag`? (Evaluated before any manifest is fetched.)
@@ -268,8 +383,12 @@ mod tests {
             ),
             (sm(|m| m.contains = Some("rc".into())), "1.0-rc1", true),
             (sm(|m| m.contains = Some("rc".into())), "1.0", false),
-            (sm(|m| m.one_of = s(&["a", "b"])), "b", true),
-            (sm(|m| m.one_of = s(&["a", "b"])), "c", false),
+            (sm(|m| m.one_of = s(&["a", "b"]).map(Into::into)), "b", true),
+            (
+                sm(|m| m.one_of = s(&["a", "b"]).map(Into::into)),
+                "c",
+                false,
+            ),
             (sm(|m| m.not_one_of = s(&["a", "b"])), "c", true),
             (sm(|m| m.not_one_of = s(&["a", "b"])), "a", false),
             // Regexes are anchored to the whole value.
@@ -323,11 +442,14 @@ mod tests {
     #[test]
     fn labels_and_platforms_table() {
         let vendor = |eq: Option<&str>| {
-            Criterion::Label(LabelMatch {
-                name: "vendor".into(),
-                equals: eq.map(String::from),
-                ..LabelMatch::default()
-            })
+            Criterion::Label(
+                LabelMatch {
+                    name: "vendor".into(),
+                    equals: eq.map(String::from),
+                    ..LabelMatch::default()
+                }
+                .into(),
+            )
         };
         let plat = |p: &str| Criterion::Platform(p.into());
         let f = facts(
@@ -341,18 +463,24 @@ mod tests {
             // Existence alone.
             (vendor(None), true),
             (
-                Criterion::Label(LabelMatch {
-                    name: "missing".into(),
-                    ..LabelMatch::default()
-                }),
+                Criterion::Label(
+                    LabelMatch {
+                        name: "missing".into(),
+                        ..LabelMatch::default()
+                    }
+                    .into(),
+                ),
                 false,
             ),
             (
-                Criterion::Label(LabelMatch {
-                    name: "v".into(),
-                    semver: Some("~1.2".into()),
-                    ..LabelMatch::default()
-                }),
+                Criterion::Label(
+                    LabelMatch {
+                        name: "v".into(),
+                        semver: Some("~1.2".into()),
+                        ..LabelMatch::default()
+                    }
+                    .into(),
+                ),
                 true,
             ),
             (plat("linux/amd64"), true),
@@ -372,12 +500,15 @@ mod tests {
     #[test]
     fn all_criteria_must_hold() {
         let crit = vec![
-            Criterion::Tag(sm(|m| m.ends_with = Some("-stable".into()))),
-            Criterion::Label(LabelMatch {
-                name: "vendor".into(),
-                equals: Some("acme".into()),
-                ..LabelMatch::default()
-            }),
+            Criterion::Tag(sm(|m| m.ends_with = Some("-stable".into())).into()),
+            Criterion::Label(
+                LabelMatch {
+                    name: "vendor".into(),
+                    equals: Some("acme".into()),
+                    ..LabelMatch::default()
+                }
+                .into(),
+            ),
             Criterion::Platform("linux/amd64".into()),
         ];
         let c = Criteria::compile(&crit).unwrap();
@@ -408,21 +539,65 @@ mod tests {
 
     #[test]
     fn compile_errors() {
-        let bad_re = Criterion::Tag(sm(|m| m.matches = Some("(".into())));
-        assert!(matches!(
-            Compiled::compile(&bad_re),
-            Err(CriteriaError::Regex { .. })
-        ));
-        let bad_range = Criterion::Tag(sm(|m| m.semver = Some(">>1".into())));
-        assert!(matches!(
-            Compiled::compile(&bad_range),
-            Err(CriteriaError::Semver { .. })
-        ));
-        for p in ["linux", "linux/", "a/b/c/d", "/amd64"] {
+        let codes = |c: &Criterion| -> Vec<Code> {
+            Compiled::compile(c)
+                .unwrap_err()
+                .iter()
+                .map(|p| p.code)
+                .collect()
+        };
+        let bad_re = Criterion::Tag(sm(|m| m.matches = Some("(".into())).into());
+        assert_eq!(codes(&bad_re), vec![Code::InvalidRegex]);
+        // Valid once anchored as `^(?:…)$`, but not on its own: refused.
+        let sneaky = Criterion::Tag(sm(|m| m.matches = Some("a)|(b".into())).into());
+        assert_eq!(codes(&sneaky), vec![Code::InvalidRegex]);
+        let bad_range = Criterion::Tag(sm(|m| m.semver = Some(">>1".into())).into());
+        assert_eq!(codes(&bad_range), vec![Code::InvalidSemverRange]);
+        for p in ["linux", "linux/", "a/b/c/d", "/amd64", "Linux/AMD64"] {
+            let e = Compiled::compile(&Criterion::Platform(p.into())).unwrap_err();
+            assert_eq!(e[0].code, Code::InvalidPlatform, "{p}");
             assert_eq!(
-                Compiled::compile(&Criterion::Platform(p.into())).unwrap_err(),
-                CriteriaError::Platform(p.into())
+                e[0].message,
+                format!("platform `{p}` is not os/arch[/variant]")
             );
         }
+        // Every problem of a criterion at once.
+        let all = Criterion::Tag(
+            sm(|m| {
+                m.matches = Some("(".into());
+                m.semver = Some(">>1".into());
+                m.one_of = Some(Vec::new().into());
+            })
+            .into(),
+        );
+        assert_eq!(
+            codes(&all),
+            vec![
+                Code::EmptyMatch,
+                Code::InvalidRegex,
+                Code::InvalidSemverRange
+            ]
+        );
+        assert_eq!(
+            codes(&Criterion::Tag(StringMatch::default().into())),
+            vec![Code::EmptyMatch]
+        );
+        let unnamed = Criterion::Label(
+            LabelMatch {
+                name: " ".into(),
+                ..LabelMatch::default()
+            }
+            .into(),
+        );
+        assert_eq!(codes(&unnamed), vec![Code::EmptyField]);
+    }
+
+    #[test]
+    fn regex_errors_stay_on_one_line() {
+        // Built at run time, as user input is; a literal would be rejected by clippy.
+        let pattern = String::from("(");
+        let e = Regex::new(&pattern).unwrap_err();
+        let t = regex_error_text(&e);
+        assert!(!t.contains('\n') && !t.is_empty(), "{t:?}");
     }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 pub use planner::{Action, Pending, Problem, Report};
 
-use crate::model::reference::{normalize_registry, normalize_repository, valid_digest, valid_tag};
+use crate::model::reference::{Reference, normalize_registry};
 use crate::model::{Catalogue, Index, InitiatedBy, PromotionRecord};
 use crate::promote::engine::Session;
 use crate::registry::{Api as _, Live, Repo};
@@ -102,33 +102,26 @@ pub fn execute_planned(cat: &Catalogue, report: &mut Report) {
     }
 }
 
-/// `host/repo:tag` or `host/repo@sha256:…` → (repository, tag-or-digest).
+/// A reference typed by a person (`host/repo:tag`, `host/repo@sha256:…`, or a Docker Hub
+/// name such as `library/nginx:1`) → (repository, tag-or-digest). The one parser is
+/// [`Reference::parse`]; a digest wins over a tag when both are given.
 fn parse_ref(s: &str) -> Result<(Repo, String), String> {
-    let bad = || {
-        format!(
-            "`{s}` is not a registry reference (expected host/repository:tag or host/repository@sha256:…)"
-        )
-    };
-    let (host, rest) = s.split_once('/').ok_or_else(bad)?;
-    let (repo, reference) = match rest.split_once('@') {
-        Some((r, d)) if valid_digest(d) => (r, d.to_string()),
-        Some(_) => return Err(bad()),
-        None => {
-            let (r, t) = rest.rsplit_once(':').ok_or_else(bad)?;
-            if !valid_tag(t) {
-                return Err(format!("`{t}` is not a valid tag"));
-            }
-            (r, t.to_string())
+    let r = Reference::parse(s).map_err(|e| e.to_string())?;
+    let reference = match (&r.digest, &r.tag) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => {
+            return Err(format!(
+                "`{s}` names no tag or digest (expected [host/]repository:tag or [host/]repository@sha256:…)"
+            ));
         }
     };
-    let host = normalize_registry(Some(host));
-    if !crate::model::reference::valid_registry(&host)
-        || !crate::model::reference::valid_repository(repo)
-    {
-        return Err(bad());
-    }
-    let repo = normalize_repository(&host, repo);
-    Ok((Repo::new(&host, &repo), reference))
+    Ok((Repo::new(&r.registry, &r.repository), reference))
+}
+
+/// Is the tag-or-digest of [`parse_ref`] a digest? (A tag never contains `:`.)
+fn is_digest(reference: &str) -> bool {
+    reference.contains(':')
 }
 
 /// What a manual promotion did.
@@ -154,7 +147,7 @@ pub fn manual(
 ) -> Result<Result<Manual, String>, BadReference> {
     let (src, src_ref) = parse_ref(source).map_err(|m| BadReference(format!("source: {m}")))?;
     let (dst, dst_tag) = match parse_ref(target) {
-        Ok((_, t)) if t.starts_with("sha256:") => {
+        Ok((_, t)) if is_digest(&t) => {
             return Err(BadReference("target: give a tag, not a digest".into()));
         }
         Ok(x) => x,
@@ -168,7 +161,7 @@ pub fn manual(
     };
     Ok(rt.block_on(async {
         let sess = Session::new(&live);
-        let digest = if src_ref.starts_with("sha256:") {
+        let digest = if is_digest(&src_ref) {
             src_ref.clone()
         } else {
             sess.reg
@@ -183,7 +176,7 @@ pub fn manual(
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let source = if src_ref.starts_with("sha256:") {
+        let source = if is_digest(&src_ref) {
             format!("{src}@{src_ref}")
         } else {
             format!("{src}:{src_ref}")
@@ -220,12 +213,22 @@ mod tests {
         assert_eq!(t, d);
         let (r, _) = parse_ref("docker.io/ubuntu:24.04").unwrap();
         assert_eq!(r.repository, "library/ubuntu");
+        // Distribution rules: `library` and `web` are not hosts (no `.`/`:`, not localhost).
+        let (r, t) = parse_ref("library/nginx:1").unwrap();
+        assert_eq!(
+            (r.to_string(), t.as_str()),
+            ("docker.io/library/nginx".into(), "1")
+        );
+        let (r, _) = parse_ref("web:1").unwrap();
+        assert_eq!(r.to_string(), "docker.io/library/web");
+        let (_, t) = parse_ref(&format!("reg.test/x:1@{d}")).unwrap();
+        assert_eq!(t, d, "a digest wins over a tag");
         for bad in [
-            "web:1",
             "reg.test/x",
             "reg.test/X:1",
             "reg.test/x@sha256:zz",
             "reg.test/x:-a",
+            "library/nginx",
         ] {
             assert!(parse_ref(bad).is_err(), "{bad}");
         }

@@ -16,12 +16,11 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::model::diag::display_path;
-use crate::model::reference::{ImageRef, normalize_registry, normalize_repository};
-use crate::model::{Catalogue, Source};
-use crate::model::{Index, InitiatedBy, Policy, PromotionRecord};
-use crate::policy::criteria::{Criteria, Facts};
-use crate::policy::pattern::RepoPattern;
-use crate::policy::template::{TagTemplate, TemplateInput};
+use crate::model::reference::{ImageRef, normalize_repository};
+use crate::model::{Catalogue, Index, InitiatedBy, Policy, PromotionRecord, Source};
+use crate::policy::CompiledPolicy;
+use crate::policy::criteria::Facts;
+use crate::policy::template::TemplateInput;
 use crate::promote::engine::{CopyStats, PromoteError, Session};
 use crate::registry::{Api, Repo};
 
@@ -98,34 +97,6 @@ impl Report {
     }
 }
 
-struct Compiled {
-    criteria: Criteria,
-    template: TagTemplate,
-    pattern: RepoPattern,
-    source_host: String,
-    target: Repo,
-    overwrite: bool,
-}
-
-fn compile(p: &Policy) -> Result<Compiled, String> {
-    let criteria = Criteria::compile(p.criteria.iter().map(|c| &c.value))
-        .map_err(|e| format!("criteria: {e}"))?;
-    let template = TagTemplate::parse(&p.target.tag).map_err(|e| format!("target.tag: {e}"))?;
-    let pattern =
-        RepoPattern::new(&p.source.repository).map_err(|e| format!("source.repository: {e}"))?;
-    let source_host = normalize_registry(p.source.registry.as_ref().map(|r| r.value.as_str()));
-    let target_host = normalize_registry(p.target.registry.as_ref().map(|r| r.value.as_str()));
-    let target_repo = normalize_repository(&target_host, &p.target.repository);
-    Ok(Compiled {
-        criteria,
-        template,
-        pattern,
-        source_host,
-        target: Repo::new(&target_host, &target_repo),
-        overwrite: p.overwrite,
-    })
-}
-
 /// Evaluate every policy of the catalogue.
 pub async fn plan<R: Api>(
     sess: &Session<'_, R>,
@@ -137,7 +108,7 @@ pub async fn plan<R: Api>(
     let mut policies: Vec<&Source<Policy>> = cat.policies.iter().collect();
     policies.sort_by(|a, b| a.path.cmp(&b.path));
     for src in policies {
-        plan_policy(sess, src, index, now, &mut report).await;
+        plan_policy(sess, &cat.root, src, index, now, &mut report).await;
     }
     // Two promotions must not race for one target tag (e.g. a timestamp-only template
     // with several matching tags in the same run): the first (in sorted order) wins.
@@ -166,6 +137,7 @@ pub async fn plan<R: Api>(
 
 async fn plan_policy<R: Api>(
     sess: &Session<'_, R>,
+    root: &std::path::Path,
     src: &Source<Policy>,
     index: &Index,
     now: DateTime<Utc>,
@@ -180,13 +152,20 @@ async fn plan_policy<R: Api>(
         source,
         message,
     };
-    let c = match compile(p) {
+    // The same compilation `berth validate` reports on: a policy runs only when it is valid.
+    let c = match crate::policy::compile(root, src) {
         Ok(c) => c,
-        Err(m) => {
-            report.problems.push(problem(None, m));
+        Err(diags) => {
+            let why: Vec<String> = diags
+                .into_sorted()
+                .iter()
+                .map(|d| format!("{} {}", d.code, d.message))
+                .collect();
+            report.problems.push(problem(None, why.join("; ")));
             return;
         }
     };
+    let target = Repo::new(&c.target_host, &c.target_repository);
     let repos: Vec<String> = if c.pattern.is_literal() {
         vec![normalize_repository(&c.source_host, c.pattern.as_str())]
     } else {
@@ -215,7 +194,7 @@ async fn plan_policy<R: Api>(
     let mut seen_digests: BTreeSet<String> = BTreeSet::new();
     for repo_name in repos {
         let repo = Repo::new(&c.source_host, &repo_name);
-        if repo == c.target {
+        if repo == target {
             continue; // never promote a repository onto itself
         }
         let mut tags = match sess.reg.tags(&repo).await {
@@ -238,6 +217,7 @@ async fn plan_policy<R: Api>(
             if let Err(m) = plan_tag(
                 sess,
                 &c,
+                &target,
                 &repo,
                 &tag,
                 now,
@@ -258,7 +238,8 @@ async fn plan_policy<R: Api>(
 #[allow(clippy::too_many_arguments)]
 async fn plan_tag<R: Api>(
     sess: &Session<'_, R>,
-    c: &Compiled,
+    c: &CompiledPolicy,
+    target_repo: &Repo,
     repo: &Repo,
     tag: &str,
     now: DateTime<Utc>,
@@ -316,9 +297,13 @@ async fn plan_tag<R: Api>(
             promoted_at: now,
         })
         .map_err(|e| e.to_string())?;
-    let target = ImageRef::new(Some(&c.target.host), &c.target.repository, &target_tag);
+    let target = ImageRef::new(
+        Some(&target_repo.host),
+        &target_repo.repository,
+        &target_tag,
+    );
     let (action, previous_digest) =
-        target_action(sess, &c.target, &target_tag, &digest, c.overwrite).await?;
+        target_action(sess, target_repo, &target_tag, &digest, c.overwrite).await?;
     report.pending.push(Pending {
         policy: Some(name.to_string()),
         file: Some(file.to_string()),
@@ -420,280 +405,5 @@ pub async fn execute<R: Api>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::fake::Fake;
-    use std::path::PathBuf;
-
-    fn block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    fn cat(policies: &[&str]) -> Catalogue {
-        let mut c = Catalogue::default();
-        for (i, text) in policies.iter().enumerate() {
-            let value: Policy =
-                crate::catalogue::load::parse_yaml(text).unwrap_or_else(|e| panic!("{e:?}"));
-            c.policies.push(Source {
-                path: PathBuf::from(format!("policies/p{i}.yaml")),
-                value,
-            });
-        }
-        c
-    }
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-04T15:06:07Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    const MSR: &str = r#"
-name: website-to-qa
-source: { registry: reg.test, repository: dev/website }
-criteria:
-  - tag: { endsWith: "-stable" }
-  - label: { name: org.opencontainers.image.vendor, equals: acme }
-  - platform: linux/amd64
-target: { registry: reg.test, repository: qa/website, tag: "%n-%Y%m%d%H%M%S" }
-"#;
-
-    fn seed_dev(f: &Fake) -> Repo {
-        let dev = Repo::new("reg.test", "dev/website");
-        let acme = [("org.opencontainers.image.vendor", "acme")];
-        f.image(&dev, Some("1.0-stable"), "a", &acme, "linux/amd64");
-        f.image(&dev, Some("1.1-stable"), "b", &acme, "linux/amd64");
-        f.image(&dev, Some("1.2-beta"), "c", &acme, "linux/amd64");
-        f.image(
-            &dev,
-            Some("2.0-stable"),
-            "d",
-            &[("org.opencontainers.image.vendor", "evil")],
-            "linux/amd64",
-        );
-        f.image(&dev, Some("3.0-stable"), "e", &acme, "linux/arm64");
-        dev
-    }
-
-    #[test]
-    fn msr_scenario_then_idempotent_rerun() {
-        let f = Fake::default();
-        seed_dev(&f);
-        let c = cat(&[MSR]);
-        let mut index = Index::default();
-        let sess = Session::new(&f);
-        let mut r = block(plan(&sess, &c, &index, now()));
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        let targets: Vec<(&str, &str, Action)> = r
-            .pending
-            .iter()
-            .map(|p| (p.source.as_str(), p.target.as_str(), p.action))
-            .collect();
-        assert_eq!(
-            targets,
-            vec![
-                (
-                    "reg.test/dev/website:1.0-stable",
-                    "reg.test/qa/website:1.0-stable-20260304150607",
-                    Action::Copy
-                ),
-                (
-                    "reg.test/dev/website:1.1-stable",
-                    "reg.test/qa/website:1.1-stable-20260304150607",
-                    Action::Copy
-                ),
-            ]
-        );
-        // 1.2-beta fails the tag criterion: its manifest is never requested.
-        assert_eq!(r.not_matching, 3);
-        block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 4));
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        assert_eq!(r.done.len(), 2);
-        assert_eq!(r.done[0].promoted_at, "2026-03-04T15:06:07Z");
-        assert_eq!(r.done[0].initiated_by, InitiatedBy::Policy);
-        let qa = Repo::new("reg.test", "qa/website");
-        assert_eq!(
-            f.tag_digest(&qa, "1.0-stable-20260304150607"),
-            f.tag_digest(&Repo::new("reg.test", "dev/website"), "1.0-stable")
-        );
-        // Same registry: every blob mounted (the two images share their config), none streamed.
-        assert_eq!(r.copy.blobs_mounted + r.copy.blobs_present, 4);
-        assert!(r.copy.blobs_mounted >= 3);
-        assert_eq!(f.calls("copy_blob"), 0);
-
-        // Rerun an hour later with the recorded history: nothing pending, nothing copied.
-        index.promotions = r.done.clone();
-        let later = now() + chrono::Duration::hours(1);
-        let puts = f.calls("put_manifest");
-        let sess2 = Session::new(&f);
-        let mut r2 = block(plan(&sess2, &c, &index, later));
-        assert!(r2.pending.is_empty(), "{:?}", r2.pending);
-        assert_eq!(r2.already_promoted, 2);
-        block(execute(&sess2, &mut r2, later, InitiatedBy::Policy, 4));
-        assert!(r2.done.is_empty());
-        assert_eq!(f.calls("put_manifest"), puts);
-    }
-
-    #[test]
-    fn manifests_fetched_once_per_digest_and_only_for_candidates() {
-        let f = Fake::default();
-        let dev = Repo::new("reg.test", "dev/website");
-        let d = f.image(
-            &dev,
-            Some("1-stable"),
-            "a",
-            &[("org.opencontainers.image.vendor", "acme")],
-            "linux/amd64",
-        );
-        f.repos
-            .borrow_mut()
-            .get_mut(&dev)
-            .unwrap()
-            .tags
-            .insert("also-stable".into(), d);
-        for i in 0..20 {
-            f.image(
-                &dev,
-                Some(&format!("nightly-{i}")),
-                &format!("n{i}"),
-                &[],
-                "linux/amd64",
-            );
-        }
-        let sess = Session::new(&f);
-        let r = block(plan(&sess, &cat(&[MSR]), &Index::default(), now()));
-        assert_eq!(r.pending.len(), 1, "{:?}", r.pending);
-        // Two candidate tags resolved (HEAD) + one target check; one GET for the shared digest.
-        assert_eq!(f.calls("manifest_digest"), 3);
-        assert_eq!(f.calls("manifest"), 1);
-        assert_eq!(f.calls("blob"), 1);
-    }
-
-    #[test]
-    fn overwrite_protection() {
-        let f = Fake::default();
-        let dev = seed_dev(&f);
-        let qa = Repo::new("reg.test", "qa/website");
-        let policy = |ow: bool| {
-            format!(
-                "name: fixed\nsource: {{ registry: reg.test, repository: dev/website }}\ncriteria:\n  - tag: {{ equals: 1.0-stable }}\ntarget: {{ registry: reg.test, repository: qa/website, tag: current }}\noverwrite: {ow}\n"
-            )
-        };
-        let old = f.image(&qa, Some("current"), "old", &[], "linux/amd64");
-        let sess = Session::new(&f);
-        let r = block(plan(
-            &sess,
-            &cat(&[&policy(false)]),
-            &Index::default(),
-            now(),
-        ));
-        assert!(r.pending.is_empty());
-        assert_eq!(r.problems.len(), 1);
-        assert!(
-            r.problems[0].message.contains("overwrite: true"),
-            "{}",
-            r.problems[0].message
-        );
-        assert_eq!(f.tag_digest(&qa, "current").as_deref(), Some(old.as_str()));
-
-        let mut r = block(plan(
-            &sess,
-            &cat(&[&policy(true)]),
-            &Index::default(),
-            now(),
-        ));
-        assert_eq!(r.pending[0].action, Action::Overwrite);
-        assert_eq!(r.pending[0].previous_digest.as_deref(), Some(old.as_str()));
-        block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
-        assert_eq!(
-            f.tag_digest(&qa, "current"),
-            f.tag_digest(&dev, "1.0-stable")
-        );
-
-        // Target already has the digest (and no history): present, recorded, nothing copied.
-        let puts = f.calls("put_manifest");
-        let mut r = block(plan(
-            &sess,
-            &cat(&[&policy(false)]),
-            &Index::default(),
-            now(),
-        ));
-        assert_eq!(r.pending[0].action, Action::Present);
-        block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
-        assert_eq!(r.done.len(), 1);
-        assert_eq!(f.calls("put_manifest"), puts);
-    }
-
-    #[test]
-    fn multi_arch_index_across_registries() {
-        let f = Fake::default();
-        let src = Repo::new("a.test", "team/app");
-        let d = f.index(
-            &src,
-            "v1.2.3",
-            "x",
-            &[("vendor", "acme")],
-            &["linux/amd64", "linux/arm64"],
-        );
-        let p = r#"
-name: cross
-source: { registry: a.test, repository: "team/**" }
-criteria:
-  - tag: { semver: ">=1.0" }
-  - platform: linux/arm64
-  - label: { name: vendor }
-target: { registry: b.test, repository: mirror/app, tag: "{{ version.major }}.{{ version.minor }}" }
-"#;
-        let sess = Session::new(&f);
-        let mut r = block(plan(&sess, &cat(&[p]), &Index::default(), now()));
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        assert_eq!(r.pending.len(), 1);
-        assert_eq!(r.pending[0].target, "b.test/mirror/app:1.2");
-        block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        let dst = Repo::new("b.test", "mirror/app");
-        assert_eq!(f.tag_digest(&dst, "1.2").as_deref(), Some(d.as_str()));
-        // Two children + the index; 2 configs + 2 layers streamed, nothing mounted.
-        assert_eq!(r.copy.manifests_pushed, 3);
-        assert_eq!(r.copy.blobs_copied, 4);
-        assert_eq!(r.copy.blobs_mounted, 0);
-        assert_eq!(f.calls("mount_blob"), 0);
-    }
-
-    #[test]
-    fn timestamp_only_template_collides() {
-        let f = Fake::default();
-        seed_dev(&f);
-        let p = MSR.replace("%n-%Y%m%d%H%M%S", "%Y%m%d-%H%M%S");
-        let r = block(plan(
-            &Session::new(&f),
-            &cat(&[&p]),
-            &Index::default(),
-            now(),
-        ));
-        assert_eq!(r.pending.len(), 1);
-        assert_eq!(r.problems.len(), 1);
-        assert!(
-            r.problems[0].message.contains("unique"),
-            "{}",
-            r.problems[0].message
-        );
-    }
-
-    #[test]
-    fn invalid_rendered_tag_is_a_problem_never_pushed() {
-        let f = Fake::default();
-        seed_dev(&f);
-        let p = MSR.replace("%n-%Y%m%d%H%M%S", "{{ promoted_at }}");
-        let sess = Session::new(&f);
-        let mut r = block(plan(&sess, &cat(&[&p]), &Index::default(), now()));
-        assert!(r.pending.is_empty());
-        assert_eq!(r.problems.len(), 2);
-        assert!(r.problems[0].message.contains("not a valid OCI tag"));
-        block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
-        assert_eq!(f.calls("put_manifest"), 0);
-    }
-}
+#[path = "planner_tests.rs"]
+mod tests;

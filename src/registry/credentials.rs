@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 
 use crate::model::Config;
+use crate::model::span::Sp;
 use crate::registry::{Credential, Secret};
 
 /// The credential called `name` (a listing's `image.credential`) for `host`.
@@ -29,9 +30,10 @@ pub fn resolve(name: Option<&str>, config: &Config, host: &str) -> Result<Creden
     };
     let c = &c.value;
     if c.username_env.is_some() || c.password_env.is_some() {
-        let get = |var: &Option<String>, what: &str| -> Result<String, String> {
+        let get = |var: &Option<Sp<String>>, what: &str| -> Result<String, String> {
             let var = var
-                .as_deref()
+                .as_ref()
+                .map(|v| v.value.as_str())
                 .ok_or_else(|| format!("credential `{name}` has no {what}Env"))?;
             match std::env::var(var) {
                 Ok(v) if !v.is_empty() => Ok(v),

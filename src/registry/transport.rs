@@ -63,10 +63,14 @@ impl Limits {
         let mut l = Limits::default();
         if let Some(c) = cfg {
             l.insecure = c.insecure;
-            if let Some(n) = c.max_concurrency {
-                l.max_concurrency = (n as usize).max(1);
+            if let Some(n) = &c.max_concurrency {
+                l.max_concurrency = (n.value as usize).max(1);
             }
-            l.requests_per_second = c.requests_per_second.filter(|r| *r > 0.0);
+            l.requests_per_second = c
+                .requests_per_second
+                .as_ref()
+                .map(|r| r.value)
+                .filter(|r| *r > 0.0);
         }
         let env_u64 = |k: &str| {
             std::env::var(k)
