@@ -17,6 +17,7 @@
 
 pub mod channels;
 pub mod resolve;
+mod rules;
 mod run;
 mod transitions;
 pub mod version;

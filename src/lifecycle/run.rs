@@ -4,7 +4,7 @@
 //! Input: one listing, its recorded entry, the run's [`Context`] and verification outcomes.
 //! Output: the image's next entry, with changes, diagnostics and verification requests
 //! collected on the [`ImageRun`]. Transitions of an existing version (stage changes, release
-//! refusal, notes, QA marks) are in `transitions.rs`.
+//! refusal, notes, QA marks) are in `transitions.rs`; the rules both share in `rules.rs`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,7 +22,7 @@ use crate::model::{
     DockerfileEntry, DriftEntry, ImageEntry, Listing, ReleaseType, Stage, Status, VersionEntry,
 };
 
-use crate::lifecycle::transitions::{
+use crate::lifecycle::rules::{
     apply_facts, attempt_of, declared_matches, hex, status_for, verification_entry,
 };
 
