@@ -53,10 +53,13 @@ struct Ctx<'a> {
 }
 
 /// Evaluate the small expression language the action uses: context lookups
-/// (`inputs.x`, `github.x`, `steps.id.outputs.x`), string literals, `==`/`!=`.
+/// (`inputs.x`, `github.x`, `steps.id.outputs.x`), string literals, `==`/`!=`, `&&`.
 /// Anything else panics, so a new construct in action.yml shows up here, not as a silent pass.
 fn eval(expr: &str, ctx: &Ctx<'_>) -> String {
     let expr = expr.trim();
+    if let Some((l, r)) = expr.split_once("&&") {
+        return (eval(l, ctx) == "true" && eval(r, ctx) == "true").to_string();
+    }
     for op in ["==", "!="] {
         if let Some((l, r)) = expr.split_once(op) {
             let eq = eval(l, ctx).eq_ignore_ascii_case(&eval(r, ctx));
@@ -1226,4 +1229,77 @@ fn input_values_cannot_inject_shell() {
         run.commands(),
         vec![r#"plan --catalogue 'cat"; touch INJECTED; echo "' --verify blobs"#]
     );
+}
+
+/// Issue 14: `mode: resolve` hands pinned references to a following job — one output per
+/// image inside the step and an `images` JSON output of the action, which a job maps to
+/// `outputs: { ci-base: ${{ fromJSON(steps.pick.outputs.images)['ci-base'] }} }` and a later job
+/// uses as `container:`. Warnings are annotations; `strict` fails the step.
+#[test]
+fn resolve_mode_hands_pinned_references_to_the_next_job() {
+    let index = format!("{}/fixtures/demo/index.json", env!("CARGO_MANIFEST_DIR"));
+    let pinned = "registry.acme.example/platform/ci-base@sha256:392c78e7d549f47c4dfc143cfef0ce429d4bd35a212f588443404adf5bca78e8";
+    let mut sim = Sim::new("push", "refs/heads/feature");
+    sim.with.push(("mode", "resolve"));
+    sim.with.push(("index", &index));
+    sim.with.push((
+        "images",
+        "# what the build needs\nci-base@1.latest\n\nnode-build@1.latest\n",
+    ));
+    let run = simulate(sim);
+    assert!(run.success, "{}", run.stdout);
+    // `berth ci` did not run: nothing planned or applied.
+    assert!(run.commands().is_empty(), "{}", run.stdout);
+    let images: Value = serde_json::from_str(&run.outputs["images"]).unwrap();
+    assert_eq!(images["ci-base"], pinned);
+    assert!(
+        images["node-build"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry.acme.example/web/node-build@sha256:"),
+        "{images}"
+    );
+    // node-build 1.x is a deprecated fallback: an annotation, not a failure.
+    assert!(
+        run.stdout
+            .contains("::warning title=berth resolve::node-build@1.0.0 is delisted (deprecated)"),
+        "{}",
+        run.stdout
+    );
+
+    // strict: the warning fails the step, and no reference is handed on.
+    let mut sim = Sim::new("push", "refs/heads/feature");
+    sim.with.push(("mode", "resolve"));
+    sim.with.push(("index", &index));
+    sim.with
+        .push(("images", "ci-base@1.latest\nnode-build@1.latest"));
+    sim.with.push(("strict", "true"));
+    let run = simulate(sim);
+    assert!(!run.success);
+    assert_eq!(run.outputs["images"], "");
+    assert!(
+        run.stdout
+            .contains("::error title=berth resolve::node-build@1.0.0 is delisted"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `mode: install` only puts berth on PATH (for steps that call it themselves).
+#[test]
+fn install_mode_runs_nothing() {
+    let host = release(VERSION, None);
+    let mut sim = Sim::new("pull_request", "refs/pull/1/merge").download(&host);
+    sim.with.push(("mode", "install"));
+    let run = simulate(sim);
+    assert!(run.success, "{}", run.stdout);
+    assert_eq!(run.outputs["berth-source"], "download");
+    assert!(
+        !run.commands()
+            .iter()
+            .any(|c| c.starts_with("plan") || c.starts_with("apply")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.outputs["changed"], "");
 }

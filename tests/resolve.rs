@@ -100,7 +100,7 @@ fn several_selectors_in_each_format() {
     );
     assert_eq!(
         out(&o),
-        format!("ci-base={CI_BASE_1}\njson={{\"ci-base@1.latest\":\"{CI_BASE_1}\"}}\n")
+        format!("ci-base={CI_BASE_1}\njson={{\"ci-base\":\"{CI_BASE_1}\"}}\n")
     );
 
     let o = berth(

@@ -27,9 +27,13 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub index: Option<String>,
     /// CODE@SELECTOR, e.g. `ci-base@1.latest` (one or more).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "images")]
     pub targets: Vec<String>,
-    /// The project asking; the image's debug project also sees testing versions.
+    /// More selectors, one per line (blank lines and `#` comments ignored): the GitHub
+    /// Action's `images:` input, handed over as one argument.
+    #[arg(long, value_name = "LINES")]
+    pub images: Option<String>,
+    /// The project asking; the image's debug project also sees testing versions. Empty: none.
     #[arg(long)]
     pub project: Option<String>,
     /// Output format.
@@ -38,8 +42,9 @@ pub struct ResolveArgs {
     /// Same as `--format json` (kept for existing scripts).
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// Treat warnings (delisted, deprecated fallback, QA failed, not pinned) as errors.
-    #[arg(long)]
+    /// Treat warnings (delisted, deprecated fallback, QA failed, not pinned) as errors
+    /// (`--strict` or `--strict=true|false`).
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", value_name = "BOOL")]
     pub strict: bool,
     /// Seconds to wait for an index URL.
     #[arg(long, default_value_t = 30)]
@@ -56,7 +61,7 @@ pub enum ResolveFormat {
     Json,
     /// `NAME=reference` lines (a dotenv file, e.g. a GitLab CI `dotenv` artefact).
     Env,
-    /// `name=reference` lines plus `json=…` for `$GITHUB_OUTPUT`.
+    /// `name=reference` lines plus `json={name: reference}` for `$GITHUB_OUTPUT`.
     Github,
 }
 
@@ -68,17 +73,27 @@ pub fn run(args: &ResolveArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyh
     };
     // A pipeline elsewhere names the index and has no catalogue; without --index, the
     // catalogue's berth.yaml names it, so the catalogue must be one.
-    let catalogue = match &args.index {
+    // An empty value means "not given" (the Action passes its inputs through as they are).
+    let index = args.index.as_deref().filter(|i| !i.is_empty());
+    let project = args.project.as_deref().filter(|p| !p.is_empty());
+    let mut targets = args.targets.clone();
+    if let Some(lines) = &args.images {
+        targets.extend(
+            lines
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    if targets.is_empty() {
+        anyhow::bail!("no selector given (CODE@SELECTOR, e.g. ci-base@1.latest)");
+    }
+    let catalogue = match index {
         Some(_) => cat.catalogue.clone(),
         None => cat.root()?.to_path_buf(),
     };
-    let r = crate::pipeline::resolve::resolve(
-        &catalogue,
-        args.index.as_deref(),
-        &args.targets,
-        args.project.as_deref(),
-        &fetch,
-    )?;
+    let r = crate::pipeline::resolve::resolve(&catalogue, index, &targets, project, &fetch)?;
     let github = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
     let mut failed = false;
     let mut ok: Vec<(&str, &Resolved)> = Vec::new();
@@ -152,10 +167,12 @@ fn render(ok: &[(&str, &Resolved)], format: ResolveFormat) -> anyhow::Result<Str
             }
         }
         ResolveFormat::Github => {
+            // `json` maps the same names to the references, for `fromJSON(…)['ci-base']`.
+            let mut map: BTreeMap<String, &str> = BTreeMap::new();
             for (name, r) in names(ok, output_name) {
                 s.push_str(&format!("{name}={}\n", r.pull));
+                map.insert(name, r.pull.as_str());
             }
-            let map: BTreeMap<&str, &str> = ok.iter().map(|(t, r)| (*t, r.pull.as_str())).collect();
             s.push_str(&format!("json={}\n", serde_json::to_string(&map)?));
         }
     }
