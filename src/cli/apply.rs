@@ -73,6 +73,7 @@ pub fn run(args: &ApplyArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow
             level: args.verify.into(),
             check_drift: args.check_drift,
             base_rev: None,
+            progress: crate::cli::progress::for_stderr(),
         },
         out: args.out.clone(),
         commit: args.commit,

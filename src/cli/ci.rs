@@ -358,6 +358,7 @@ fn plan(
         level: inputs.verify,
         check_drift: false,
         base_rev: None,
+        progress: crate::cli::progress::for_stderr(),
     };
     let c = compute(&opts)?;
     let locate = repo_locator(&cat.catalogue);
@@ -495,6 +496,7 @@ fn apply(
             level: inputs.verify,
             check_drift: false,
             base_rev: None,
+            progress: crate::cli::progress::for_stderr(),
         },
         out: None,
         commit: true,

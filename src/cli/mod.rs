@@ -11,6 +11,7 @@ pub mod docs;
 pub mod init;
 pub mod mark;
 pub mod plan;
+pub mod progress;
 pub mod promote;
 pub mod resolve;
 pub mod schema;

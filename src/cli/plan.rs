@@ -49,6 +49,7 @@ pub fn run(args: &PlanArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
         level: args.verify.into(),
         check_drift: args.check_drift,
         base_rev: args.base.clone(),
+        progress: crate::cli::progress::for_stderr(),
     };
     let c = compute(&opts)?;
     let text = match args.format.report() {

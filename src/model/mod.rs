@@ -20,6 +20,7 @@
 pub mod catalogue;
 pub mod diag;
 pub mod fsutil;
+pub mod progress;
 pub mod reference;
 pub mod schema;
 pub mod span;

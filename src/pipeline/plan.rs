@@ -30,6 +30,8 @@ pub struct Options {
     /// Take the recorded state from the index committed at this git revision instead of
     /// reading the file (plan --base).
     pub base_rev: Option<String>,
+    /// Where verification reports its progress (silent by default).
+    pub progress: crate::model::progress::Handle,
 }
 
 /// Result of a plan computation.
@@ -315,7 +317,13 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())
     } else {
-        crate::verify::verify_all(&first.requests, opts.offline, opts.level, &cat.config)?
+        crate::verify::verify_all(
+            &first.requests,
+            opts.offline,
+            opts.level,
+            &cat.config,
+            &*opts.progress,
+        )?
     };
     lap("verified");
     // Without registry answers the second run would repeat the first exactly.

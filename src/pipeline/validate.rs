@@ -18,6 +18,7 @@ pub fn validate(catalogue: PathBuf, index: Option<PathBuf>) -> anyhow::Result<Ve
         check_drift: false,
         level: crate::verify::Level::default(),
         base_rev: None,
+        progress: Default::default(),
     };
     Ok(compute(&opts)?.diagnostics)
 }

@@ -77,6 +77,7 @@ pub fn verify_all(
     offline: bool,
     level: Level,
     config: &Config,
+    progress: &dyn crate::model::progress::Progress,
 ) -> Result<(BTreeMap<String, VerifyOutcome>, VerifyStats), VerifyError> {
     // The first request of a reference decides its credential (requests are sorted).
     let mut distinct: BTreeMap<&str, &VerifyRequest> = BTreeMap::new();
@@ -124,13 +125,17 @@ pub fn verify_all(
         .build()
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
     let views = &views;
+    let stats = &live.stats;
+    progress.start("verifying", jobs.len() as u64);
     let results = rt.block_on(join_all(jobs.into_iter().map(
         |(reference, credential, r, known)| async move {
             let (view, memo) = &views[&credential];
             let outcome = confirm_or_verify(view, memo, &r, level, known.as_deref()).await;
+            progress.advance(1, stats.retries());
             (reference, outcome)
         },
     )));
+    progress.finish();
     for (reference, outcome) in results {
         tracing::debug!(%reference, ?outcome, "verified");
         out.insert(reference, outcome);
