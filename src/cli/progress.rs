@@ -95,11 +95,7 @@ impl Lines {
 
 fn line(s: &LineState) -> String {
     let secs = s.started.elapsed().as_secs_f64().max(0.001);
-    let pct = if s.total == 0 {
-        100
-    } else {
-        s.done * 100 / s.total
-    };
+    let pct = (s.done * 100).checked_div(s.total).unwrap_or(100);
     format!(
         "berth: {} {}/{} ({pct}%), {:.1}/s, {} retries",
         s.what,
