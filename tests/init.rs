@@ -251,3 +251,25 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The starter policy contacts nothing outside this machine until the user points it at their
+/// registries: source and target are the local registry that berth.yaml marks `insecure`.
+#[test]
+fn the_starter_policy_stays_on_a_local_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    init(tmp.path(), false).unwrap();
+    let (cat, diags) = berth::catalogue::load::load(tmp.path());
+    assert!(diags.is_empty());
+    let p = &cat.policies[0].value;
+    let hosts: Vec<&str> = [&p.source.registry, &p.target.registry]
+        .iter()
+        .map(|r| r.as_ref().map(|s| s.value.as_str()).unwrap_or("docker.io"))
+        .collect();
+    assert_eq!(hosts, vec!["localhost:5000", "localhost:5000"]);
+    assert!(
+        cat.config
+            .registries
+            .iter()
+            .any(|(host, c)| host.value == "localhost:5000" && c.value.insecure)
+    );
+}

@@ -37,8 +37,8 @@ registries:
   docker.io:
     maxConcurrency: 4         # parallel requests to this registry
     requestsPerSecond: 10     # stay well below the registry's rate limit
-  # localhost:5000:
-  #   insecure: true          # plain http: only for a local test registry
+  localhost:5000:
+    insecure: true            # plain http: only for a local test registry (the starter policy's)
 
 # Named credentials that listings refer to with `image.credential`. Secrets never live in
 # the catalogue: they are read from the environment (set these variables in CI) ...
@@ -79,16 +79,18 @@ release:
 
 const HELLO_POLICY: &str = r#"# yaml-language-server: $schema=../.berth/schema/policy.schema.json
 # A promotion policy: images in `source` that meet every criterion are copied, by digest, to
-# `target`. Replace the example registry and repositories with yours.
+# `target`. It starts on a local registry (`docker run -d -p 5000:5000 registry:2`, or Debian's
+# `docker-registry`), so nothing outside this machine is contacted until you point `source` and
+# `target` at your registries.
 name: hello-to-qa
 source:
-  registry: registry.example.com
+  registry: localhost:5000
   repository: dev/hello          # may be a pattern, e.g. dev/**
 criteria:                        # all must hold
   - tag: { endsWith: "-stable" } # equals | startsWith | endsWith | contains | oneOf | notOneOf | matches | semver
   - platform: linux/amd64
 target:
-  registry: registry.example.com
+  registry: localhost:5000
   repository: qa/hello
   tag: "{{ tag }}"               # minijinja; variables: tag, repository, digest, version, labels, created, promoted_at
 overwrite: false                 # an existing target tag with another digest is an error
