@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark `berth resolve` from a large local index against `jq` doing the same lookup.
 #
-# Usage: bash tests/bench/resolve.sh        (N=10000 images, RUNS=20, WARMUP=3 by default)
+# Usage: bash tests/bench/resolve.sh        (N=10000 images, RUNS=20, WARMUP=3 by default;
+#        BERTH_BIN=path/to/release/berth skips the build)
 #
 # Builds the release binary, generates N listings (tests/bench/gen_catalogue.py), writes their
 # index with `berth apply --offline --skip-verify --out`, picks an image that has a `1.latest`
@@ -38,9 +39,15 @@ need_apt jq jq
 need_apt python3 python3
 need_apt taskset util-linux
 
-echo "== cargo build --release" >&2
-cargo build --release
-BIN=$PWD/target/release/berth
+if [[ -n "${BERTH_BIN:-}" ]]; then
+  # A release binary built already (e.g. by another benchmark script); never a debug one.
+  BIN=$BERTH_BIN
+  "$BIN" --version >&2
+else
+  echo "== cargo build --release" >&2
+  cargo build --release
+  BIN=$PWD/target/release/berth
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
