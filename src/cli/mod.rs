@@ -13,6 +13,7 @@ pub mod plan;
 pub mod promote;
 pub mod resolve;
 pub mod schema;
+pub mod site;
 pub mod validate;
 
 use std::io::Write;
@@ -153,6 +154,8 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print berth's man page, or write one page per command into a directory.
     Man(docs::ManArgs),
+    /// Write the store page: a static site of the catalogue, with index.json beside it.
+    Site(site::SiteArgs),
 }
 
 pub use apply::ApplyArgs;
@@ -181,5 +184,6 @@ pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::
         Command::Promote(a) => promote::run(a, out),
         Command::Completions(a) => docs::completions(a, out),
         Command::Man(a) => docs::man(a, out),
+        Command::Site(a) => site::run(a, out),
     }
 }

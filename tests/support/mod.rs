@@ -28,3 +28,5 @@ mod tools;
 // Each test binary uses a different part of the harness.
 #[allow(unused_imports)]
 pub use self::{catalogue::*, git::*, http::*, proxy::*, registry::*, token::*, tools::*};
+pub mod browser;
+pub mod static_http;

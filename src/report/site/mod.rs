@@ -1,0 +1,229 @@
+//! The store page: index.json rendered as a static site (`berth site`).
+//!
+//! Input: the recorded [`Index`] (and its exact text), the Dockerfiles it names, an optional
+//! base URL. Output: the site as a list of [`File`]s (relative path + bytes); the command layer
+//! writes them. Nothing is fetched and nothing is computed beyond presentation.
+//!
+//! Layout: `index.html` (every image as a card; search and filters run in the browser),
+//! `images/<code>.html` (one page per image), `assets/site.css` and `assets/site.js` (no CDN,
+//! no inline script or style, so the pages carry a strict Content-Security-Policy),
+//! `dockerfiles/<code>.Dockerfile.txt`, `index.json` (byte-identical to the input) with
+//! `schema/index.schema.json`, and `.nojekyll` for GitHub Pages. Links are relative, so the
+//! site works from `file://`, a GitHub Pages project path or any static host.
+//!
+//! Invariants: the same input gives the same bytes (no clock, sorted iteration); every listing
+//! text is escaped by the templates' HTML auto-escaping, the markdown description goes through
+//! [`markdown`]; an image code that could not be a file name is refused, never written.
+
+pub mod markdown;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
+
+use crate::model::{ImageEntry, Index};
+use crate::report::schema::{SchemaKind, schema_json};
+
+/// A Dockerfile as read from the catalogue.
+#[derive(Clone, Debug)]
+pub struct Dockerfile {
+    /// Hex sha256 of `text`.
+    pub sha256: String,
+    pub text: String,
+}
+
+/// What the site is made from.
+pub struct Input<'a> {
+    pub index: &'a Index,
+    /// The index file's exact text, published as `index.json`.
+    pub index_text: &'a str,
+    /// Dockerfiles by image code (images whose file could not be read are absent).
+    pub dockerfiles: &'a BTreeMap<String, Dockerfile>,
+    /// Where the site will be served, ending in `/` (for the `berth resolve --index` lines).
+    pub base_url: Option<&'a str>,
+}
+
+/// One file of the site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    /// Relative path with `/` separators.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(
+        "index entry /images/{key}: code {code:?} is not an image code (^[a-zA-Z_][A-Za-z0-9_-]{{0,31}}$, equal to its key); the store page names files by code"
+    )]
+    BadCode { key: String, code: String },
+    #[error("rendering {page}: {source:#}")]
+    Template {
+        page: String,
+        source: minijinja::Error,
+    },
+}
+
+const BASE: &str = include_str!("base.html");
+const HOME: &str = include_str!("home.html");
+const IMAGE: &str = include_str!("image.html");
+pub const CSS: &str = include_str!("site.css");
+pub const JS: &str = include_str!("site.js");
+
+/// Title of the home page.
+pub const TITLE: &str = "Image store";
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Everything is HTML: every value is escaped unless a template says `|safe`, which only
+    // the sanitised description does.
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    for (name, src) in [
+        ("base.html", BASE),
+        ("home.html", HOME),
+        ("image.html", IMAGE),
+    ] {
+        env.add_template(name, src)
+            .expect("the store page templates parse");
+    }
+    env
+}
+
+/// `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`: what validation allows, and safe as a file name.
+fn is_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 32
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+/// Render the whole site, sorted by path.
+pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
+    for (key, img) in &input.index.images {
+        if !is_code(key) || img.code != *key {
+            return Err(SiteError::BadCode {
+                key: key.clone(),
+                code: img.code.clone(),
+            });
+        }
+    }
+    let env = environment();
+    let md = markdown::Markdown::new();
+    let index_url = input.base_url.map(|b| format!("{b}index.json"));
+    let source_commit = input.index.source_commit.as_deref();
+    let render = |template: &str, page: &str, ctx: Value| {
+        env.get_template(template)
+            .and_then(|t| t.render(ctx))
+            .map_err(|source| SiteError::Template {
+                page: page.to_string(),
+                source,
+            })
+    };
+
+    let mut images: Vec<&ImageEntry> = input.index.images.values().collect();
+    images.sort_by_cached_key(|i| (i.name.to_lowercase(), i.code.clone()));
+
+    let mut files = Vec::with_capacity(images.len() * 2 + 8);
+    let cards: Vec<view::Card> = images.iter().map(|i| view::card(i)).collect();
+    let filters = view::filters(&cards);
+    let home = render(
+        "home.html",
+        "index.html",
+        context! {
+            root => "",
+            title => TITLE,
+            canonical => input.base_url,
+            source_commit,
+            cards => Value::from(Serde(&cards)),
+            filters => Value::from(Serde(&filters)),
+        },
+    )?;
+    files.push(file("index.html", home.into_bytes()));
+
+    for img in &images {
+        let dockerfile = img.dockerfile.as_ref().map(|d| {
+            let published = input.dockerfiles.get(&img.code);
+            view::DockerfileView {
+                path: d.path.clone(),
+                sha256: d.sha256.clone(),
+                href: published.map(|_| format!("../dockerfiles/{}.Dockerfile.txt", img.code)),
+                changed: match (published, &d.sha256) {
+                    (Some(p), Some(recorded)) => p.sha256 != *recorded,
+                    _ => false,
+                },
+            }
+        });
+        let page = view::image_page(
+            img,
+            view::PageContext {
+                markdown: &md,
+                index_url: index_url.as_deref(),
+                dockerfile,
+            },
+        );
+        let path = format!("images/{}.html", img.code);
+        let canonical = input.base_url.map(|b| format!("{b}{path}"));
+        let html = render(
+            "image.html",
+            &path,
+            context! {
+                root => "../",
+                title => TITLE,
+                canonical,
+                source_commit,
+                image => Value::from(Serde(&page)),
+            },
+        )?;
+        files.push(file(&path, html.into_bytes()));
+        if let Some(d) = input.dockerfiles.get(&img.code)
+            && img.dockerfile.is_some()
+        {
+            files.push(file(
+                &format!("dockerfiles/{}.Dockerfile.txt", img.code),
+                d.text.clone().into_bytes(),
+            ));
+        }
+    }
+
+    files.push(file("assets/site.css", CSS.as_bytes().to_vec()));
+    files.push(file("assets/site.js", JS.as_bytes().to_vec()));
+    files.push(file("index.json", input.index_text.as_bytes().to_vec()));
+    files.push(file(
+        "schema/index.schema.json",
+        schema_json(SchemaKind::Index).into_bytes(),
+    ));
+    // GitHub Pages: serve the files as they are (no Jekyll build).
+    files.push(file(".nojekyll", Vec::new()));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn file(path: &str, bytes: Vec<u8>) -> File {
+    File {
+        path: path.to_string(),
+        bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_that_are_file_names() {
+        assert!(is_code("ci-base"));
+        assert!(is_code("_x"));
+        assert!(is_code(&"a".repeat(32)));
+        assert!(!is_code(&"a".repeat(33)));
+        assert!(!is_code(""));
+        assert!(!is_code("1abc"));
+        assert!(!is_code("../x"));
+        assert!(!is_code("a/b"));
+        assert!(!is_code("a.html"));
+    }
+}
