@@ -4,8 +4,9 @@
 //! Dockerfiles it names, renders with [`crate::report::site`], then writes the files:
 //! all rendering happens before the first write, so a failure leaves the directory as it was.
 //! Writing is incremental: a file whose bytes are unchanged is not rewritten (its mtime stays),
-//! each file is replaced by a rename (a reader never sees half a page), and files a previous
-//! run wrote that are no longer part of the site (a removed image) are deleted. berth keeps
+//! a changed file is replaced by a rename (a reader never sees half a page), a new one is
+//! written before the pages that link to it, and files a previous run wrote that are no
+//! longer part of the site (a removed image) are deleted. berth keeps
 //! the list of what it wrote in `DIR/.berth-site`; it refuses a non-empty directory without
 //! that list (so `--out ~` never overwrites someone's `index.html`) and the catalogue itself.
 
@@ -59,16 +60,26 @@ pub fn run(args: &SiteArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         Some(p) => p.clone(),
         None => config_index_path(root)?,
     };
+    let started = std::time::Instant::now();
     let (index, text) = read_index(root, &index_path)?;
+    crate::report::site::check_codes(&index)?;
     let dockerfiles = read_dockerfiles(root, &index);
+    let read = started.elapsed();
     let files = crate::report::site::render(&Input {
         index: &index,
         index_text: &text,
         dockerfiles: &dockerfiles,
         base_url: base_url.as_deref(),
     })?;
+    let rendered = started.elapsed();
     check_out_dir(&args.out, root)?;
     let w = write_site(&args.out, &files)?;
+    tracing::debug!(
+        "site: read {:?}, render {:?}, write {:?}",
+        read,
+        rendered - read,
+        started.elapsed() - rendered
+    );
     writeln!(
         out,
         "berth site: {} images, {} files written, {} unchanged, {} removed",
@@ -265,16 +276,27 @@ pub fn write_site(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
     for f in files {
         debug_assert!(is_site_path(&f.path), "{}", f.path);
         let path = dir.join(&f.path);
-        if std::fs::read(&path).is_ok_and(|old| old == f.bytes) {
-            w.unchanged += 1;
-            continue;
-        }
+        let exists = match std::fs::read(&path) {
+            Ok(old) if old == f.bytes => {
+                w.unchanged += 1;
+                continue;
+            }
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        };
         let parent = path.parent().expect("a file in the site directory");
         if dirs.insert(parent.to_path_buf()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        replace(&path, &f.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let result = if exists {
+            replace(&path, &f.bytes)
+        } else {
+            // A new file is written in place: the pages that link to it (index.html sorts
+            // after images/ and dockerfiles/) are written after it.
+            std::fs::File::create_new(&path).and_then(|mut file| file.write_all(&f.bytes))
+        };
+        result.with_context(|| format!("cannot write {}", path.display()))?;
         w.written += 1;
     }
     let current: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();

@@ -80,6 +80,12 @@ fn environment() -> Environment<'static> {
     // Everything is HTML: every value is escaped unless a template says `|safe`, which only
     // the sanitised description does.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() && matches!(state.auto_escape(), AutoEscape::Html) => out
+            .write_str(&escape_html(s))
+            .map_err(minijinja::Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     for (name, src) in [
         ("base.html", BASE),
@@ -92,6 +98,27 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// Text escaped for HTML text and quoted attribute values: `&`, `<`, `>`, `"` and `'`. (The
+/// default formatter also escapes `/`, which HTML does not need and which makes every path
+/// and reference on the pages longer.)
+pub fn escape_html(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `^[a-zA-Z_][A-Za-z0-9_-]{0,31}$`: what validation allows, and safe as a file name.
 fn is_code(s: &str) -> bool {
     let b = s.as_bytes();
@@ -102,9 +129,9 @@ fn is_code(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
-/// Render the whole site, sorted by path.
-pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
-    for (key, img) in &input.index.images {
+/// Every image code is a valid code equal to its key, so it can name files.
+pub fn check_codes(index: &Index) -> Result<(), SiteError> {
+    for (key, img) in &index.images {
         if !is_code(key) || img.code != *key {
             return Err(SiteError::BadCode {
                 key: key.clone(),
@@ -112,6 +139,12 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
             });
         }
     }
+    Ok(())
+}
+
+/// Render the whole site, sorted by path.
+pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
+    check_codes(input.index)?;
     let env = environment();
     let md = markdown::Markdown::new();
     let index_url = input.base_url.map(|b| format!("{b}index.json"));
@@ -145,7 +178,9 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
     )?;
     files.push(file("index.html", home.into_bytes()));
 
-    for img in &images {
+    // Image pages are independent: render them on every core (the order of `files` does not
+    // depend on it, it is sorted below).
+    let image_files = |img: &ImageEntry| -> Result<Vec<File>, SiteError> {
         let dockerfile = img.dockerfile.as_ref().map(|d| {
             let published = input.dockerfiles.get(&img.code);
             view::DockerfileView {
@@ -179,15 +214,40 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
                 image => Value::from(Serde(&page)),
             },
         )?;
-        files.push(file(&path, html.into_bytes()));
+        let mut out = vec![file(&path, html.into_bytes())];
         if let Some(d) = input.dockerfiles.get(&img.code)
             && img.dockerfile.is_some()
         {
-            files.push(file(
+            out.push(file(
                 &format!("dockerfiles/{}.Dockerfile.txt", img.code),
                 d.text.clone().into_bytes(),
             ));
         }
+        Ok(out)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let per_thread = images.len().div_ceil(threads).max(1);
+    let rendered: Vec<Result<Vec<File>, SiteError>> = std::thread::scope(|s| {
+        let workers: Vec<_> = images
+            .chunks(per_thread)
+            .map(|chunk| {
+                let image_files = &image_files;
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(chunk.len() * 2);
+                    for img in chunk {
+                        out.extend(image_files(img)?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a render thread does not panic"))
+            .collect()
+    });
+    for r in rendered {
+        files.extend(r?);
     }
 
     files.push(file("assets/site.css", CSS.as_bytes().to_vec()));
@@ -213,6 +273,15 @@ fn file(path: &str, bytes: Vec<u8>) -> File {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_html("a/b@sha256:1"), "a/b@sha256:1");
+        assert_eq!(
+            escape_html("<a href=\"x\" title='y'>&amp;</a>"),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
+    }
 
     #[test]
     fn codes_that_are_file_names() {
