@@ -14,7 +14,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # - skopeo, curl: seeding and cross-checking images
 # - git, jq: GitOps and GitHub Action tests; libssl-dev + pkg-config: git2's https transport
 # - bsdutils (`script`): a pseudo-terminal for the colour tests (tests/color.rs)
-APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils)
+# - chromium, chromium-driver (chromedriver), fonts-dejavu-core: the store page in a real
+#   headless browser (tests/site_browser.rs)
+APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils chromium chromium-driver fonts-dejavu-core)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

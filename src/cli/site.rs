@@ -180,9 +180,10 @@ fn read_index(root: &Path, path: &Path) -> anyhow::Result<(crate::model::Index, 
 /// warning: its page then shows the path without a link.
 fn read_dockerfiles(root: &Path, index: &crate::model::Index) -> BTreeMap<String, Dockerfile> {
     let mut out = BTreeMap::new();
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     for img in index.images.values() {
         let Some(d) = &img.dockerfile else { continue };
-        match read_dockerfile(root, &d.path) {
+        match read_dockerfile(root, &real_root, &d.path) {
             Ok(text) => {
                 let sha256 = Sha256::digest(text.as_bytes())
                     .iter()
@@ -196,7 +197,7 @@ fn read_dockerfiles(root: &Path, index: &crate::model::Index) -> BTreeMap<String
     out
 }
 
-fn read_dockerfile(root: &Path, rel: &str) -> Result<String, String> {
+fn read_dockerfile(root: &Path, real_root: &Path, rel: &str) -> Result<String, String> {
     let rel_path = Path::new(rel);
     if rel.is_empty()
         || !rel_path
@@ -210,11 +211,8 @@ fn read_dockerfile(root: &Path, rel: &str) -> Result<String, String> {
     if meta.file_type().is_symlink() {
         return Err("it is a symlink".into());
     }
-    let (real, real_root) = (
-        std::fs::canonicalize(&path).map_err(|e| e.to_string())?,
-        std::fs::canonicalize(root).map_err(|e| e.to_string())?,
-    );
-    if !real.starts_with(&real_root) {
+    let real = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
+    if !real.starts_with(real_root) {
         return Err("the path leads outside the catalogue".into());
     }
     let mut text = String::new();
@@ -263,6 +261,8 @@ fn is_site_path(p: &str) -> bool {
 
 /// Write `files` into `dir` incrementally and remove what a previous run wrote that is gone.
 pub fn write_site(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
+    // In a new directory there is nothing to compare with or replace.
+    let fresh = !dir.exists();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let manifest = dir.join(MANIFEST);
     let previous: BTreeSet<String> = std::fs::read_to_string(&manifest)
@@ -276,14 +276,15 @@ pub fn write_site(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
     for f in files {
         debug_assert!(is_site_path(&f.path), "{}", f.path);
         let path = dir.join(&f.path);
-        let exists = match std::fs::read(&path) {
-            Ok(old) if old == f.bytes => {
-                w.unchanged += 1;
-                continue;
-            }
-            Ok(_) => true,
-            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
-        };
+        let exists = !fresh
+            && match std::fs::read(&path) {
+                Ok(old) if old == f.bytes => {
+                    w.unchanged += 1;
+                    continue;
+                }
+                Ok(_) => true,
+                Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+            };
         let parent = path.parent().expect("a file in the site directory");
         if dirs.insert(parent.to_path_buf()) {
             std::fs::create_dir_all(parent)
