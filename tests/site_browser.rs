@@ -189,7 +189,7 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
             .await
             .contains("Latest 1.0.0 delisted")
     );
-    b.screenshot(&shots.join("home-light.png")).await;
+    b.full_page_screenshot(&shots.join("home-light.png")).await;
 
     // Search by part of the name, from the keyboard: `/` focuses the box.
     b.client
@@ -354,16 +354,16 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
         rows[1].starts_with("1.0.1 released QA failed acceptance run 4411 failed fix"),
         "{rows:#?}"
     );
-    b.screenshot(&shots.join("image-light.png")).await;
+    b.full_page_screenshot(&shots.join("image-light.png")).await;
 
     // Light and dark follow prefers-color-scheme.
     assert_eq!(body_background(&b).await, "rgb(246, 247, 249)");
     b.color_scheme(true).await;
     assert_eq!(body_background(&b).await, "rgb(13, 17, 23)");
-    b.screenshot(&shots.join("image-dark.png")).await;
+    b.full_page_screenshot(&shots.join("image-dark.png")).await;
     goto(&b, &home).await;
     assert_eq!(body_background(&b).await, "rgb(13, 17, 23)");
-    b.screenshot(&shots.join("home-dark.png")).await;
+    b.full_page_screenshot(&shots.join("home-dark.png")).await;
     b.color_scheme(false).await;
 
     // A phone: nothing scrolls sideways (wide tables scroll inside their own box).

@@ -1,8 +1,8 @@
 //! `berth site --out DIR [--base-url URL]`: the store page, a static site made from index.json.
 //!
 //! Reads the index (`--index`, else berth.yaml's `index`, else `index.json`) and the
-//! Dockerfiles it names, renders with [`crate::report::site`], then writes the files:
-//! all rendering happens before the first write, so a failure leaves the directory as it was.
+//! Dockerfiles it names, checks the index and the output directory (a refusal leaves the
+//! directory as it was), then writes each file [`crate::report::site`] renders as it comes.
 //! Writing is incremental: a file whose bytes are unchanged is not rewritten (its mtime stays),
 //! a changed file is replaced by a rename (a reader never sees half a page), a new one is
 //! written before the pages that link to it, and files a previous run wrote that are no
@@ -13,6 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -64,21 +66,23 @@ pub fn run(args: &SiteArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let (index, text) = read_index(root, &index_path)?;
     crate::report::site::check_codes(&index)?;
     let dockerfiles = read_dockerfiles(root, &index);
-    let read = started.elapsed();
-    let files = crate::report::site::render(&Input {
-        index: &index,
-        index_text: &text,
-        dockerfiles: &dockerfiles,
-        base_url: base_url.as_deref(),
-    })?;
-    let rendered = started.elapsed();
     check_out_dir(&args.out, root)?;
-    let w = write_site(&args.out, &files)?;
+    let read = started.elapsed();
+    let writer = SiteWriter::open(&args.out)?;
+    let paths = crate::report::site::render_into(
+        &Input {
+            index: &index,
+            index_text: &text,
+            dockerfiles: &dockerfiles,
+            base_url: base_url.as_deref(),
+        },
+        &|f: File| writer.write(&f),
+    )?;
+    let w = writer.finish(&paths)?;
     tracing::debug!(
-        "site: read {:?}, render {:?}, write {:?}",
+        "site: read {:?}, render and write {:?}",
         read,
-        rendered - read,
-        started.elapsed() - rendered
+        started.elapsed() - read
     );
     writeln!(
         out,
@@ -259,70 +263,112 @@ fn is_site_path(p: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
 }
 
-/// Write `files` into `dir` incrementally and remove what a previous run wrote that is gone.
-pub fn write_site(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
-    // In a new directory there is nothing to compare with or replace.
-    let fresh = !dir.exists();
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let manifest = dir.join(MANIFEST);
-    let previous: BTreeSet<String> = std::fs::read_to_string(&manifest)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| is_site_path(l))
-        .map(str::to_string)
-        .collect();
-    let mut w = Written::default();
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for f in files {
-        debug_assert!(is_site_path(&f.path), "{}", f.path);
-        let path = dir.join(&f.path);
-        let exists = !fresh
+/// Writes the site's files into a directory incrementally, then removes what a previous run
+/// wrote that is gone. `write` may be called from several threads.
+pub struct SiteWriter {
+    dir: PathBuf,
+    /// The directory is new: nothing to compare with or replace.
+    fresh: bool,
+    /// Files the previous run wrote (its manifest).
+    previous: BTreeSet<String>,
+    dirs: Mutex<BTreeSet<PathBuf>>,
+    written: AtomicUsize,
+    unchanged: AtomicUsize,
+}
+
+impl SiteWriter {
+    pub fn open(dir: &Path) -> anyhow::Result<SiteWriter> {
+        let fresh = !dir.exists();
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let previous = std::fs::read_to_string(dir.join(MANIFEST))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| is_site_path(l))
+            .map(str::to_string)
+            .collect();
+        Ok(SiteWriter {
+            dir: dir.to_path_buf(),
+            fresh,
+            previous,
+            dirs: Mutex::new(BTreeSet::new()),
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+        })
+    }
+
+    /// Write one file unless it already holds these bytes.
+    pub fn write(&self, f: &File) -> anyhow::Result<()> {
+        anyhow::ensure!(is_site_path(&f.path), "not a site path: {:?}", f.path);
+        let path = self.dir.join(&f.path);
+        let exists = !self.fresh
             && match std::fs::read(&path) {
                 Ok(old) if old == f.bytes => {
-                    w.unchanged += 1;
-                    continue;
+                    self.unchanged.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
                 }
                 Ok(_) => true,
                 Err(e) => e.kind() != std::io::ErrorKind::NotFound,
             };
         let parent = path.parent().expect("a file in the site directory");
-        if dirs.insert(parent.to_path_buf()) {
+        if self
+            .dirs
+            .lock()
+            .expect("no panic while holding the lock")
+            .insert(parent.to_path_buf())
+        {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         let result = if exists {
             replace(&path, &f.bytes)
         } else {
-            // A new file is written in place: the pages that link to it (index.html sorts
-            // after images/ and dockerfiles/) are written after it.
+            // A new file is written in place: the pages that link to it are written after it.
             std::fs::File::create_new(&path).and_then(|mut file| file.write_all(&f.bytes))
         };
         result.with_context(|| format!("cannot write {}", path.display()))?;
-        w.written += 1;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
-    let current: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    for stale in previous.iter().filter(|p| !current.contains(p.as_str())) {
-        let path = dir.join(stale);
-        match std::fs::remove_file(&path) {
-            Ok(()) => w.removed += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
-        }
-        // Drop folders the removal emptied (never the output directory itself).
-        let mut parent = path.parent();
-        while let Some(p) = parent {
-            if p == dir || std::fs::remove_dir(p).is_err() {
-                break;
+
+    /// Remove what the previous run wrote that is not in `paths`, record `paths`.
+    pub fn finish(self, paths: &[String]) -> anyhow::Result<Written> {
+        let dir = &self.dir;
+        let current: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+        let mut removed = 0;
+        for stale in self
+            .previous
+            .iter()
+            .filter(|p| !current.contains(p.as_str()))
+        {
+            let path = dir.join(stale);
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+                }
             }
-            parent = p.parent();
+            // Drop folders the removal emptied (never the output directory itself).
+            let mut parent = path.parent();
+            while let Some(p) = parent {
+                if p == dir || std::fs::remove_dir(p).is_err() {
+                    break;
+                }
+                parent = p.parent();
+            }
         }
+        let manifest = dir.join(MANIFEST);
+        let list: String = current.iter().map(|p| format!("{p}\n")).collect();
+        if std::fs::read_to_string(&manifest).ok().as_deref() != Some(list.as_str()) {
+            replace(&manifest, list.as_bytes())
+                .with_context(|| format!("cannot write {}", manifest.display()))?;
+        }
+        Ok(Written {
+            written: self.written.into_inner(),
+            unchanged: self.unchanged.into_inner(),
+            removed,
+        })
     }
-    let list: String = current.iter().map(|p| format!("{p}\n")).collect();
-    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(list.as_str()) {
-        replace(&manifest, list.as_bytes())
-            .with_context(|| format!("cannot write {}", manifest.display()))?;
-    }
-    Ok(w)
 }
 
 /// Replace `path` by a rename from a temporary file beside it. No fsync: the site is

@@ -9,8 +9,9 @@
 # all of them with `berth apply --offline --skip-verify --out` (an index of N images), then
 # times with hyperfine, pinned to CPU 0 like tests/bench/run.sh (so the site renders on one
 # thread): the plan of the catalogue, the site written into a new directory, and the site
-# written again over itself (nothing changed: every file compared, none rewritten). Prints a
-# markdown table and writes it to tests/bench/results-site.md.
+# written again over itself (nothing changed: every file compared, none rewritten), and the
+# site written into a new directory on tmpfs (/dev/shm, when there is one: the cost without
+# the disk). Prints a markdown table and writes it to tests/bench/results-site.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -42,7 +43,11 @@ cargo build --release
 BIN=$PWD/target/release/berth
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+shm=""
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+  shm=$(mktemp -d -p /dev/shm)
+fi
+trap 'rm -rf "$tmp" ${shm:+"$shm"}' EXIT
 CAT=$tmp/catalogue
 python3 tests/bench/gen_catalogue.py "$N" "$CAT" >&2
 IDX=$tmp/index-all.json
@@ -52,13 +57,19 @@ OUT=$tmp/site
 images=$(grep -c . "$OUT/.berth-site")
 bytes=$(du -sb --apparent-size "$OUT" | cut -f1)
 
+cmds=(
+  --command-name "plan --offline" --prepare "true" "$BIN plan --offline --catalogue $CAT"
+  --command-name "site, new directory" --prepare "rm -rf $tmp/fresh"
+  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh"
+  --command-name "site, unchanged" --prepare "true" "$BIN site --catalogue $CAT --index $IDX --out $OUT"
+)
+if [[ -n $shm ]]; then
+  cmds+=(--command-name "site, new directory on tmpfs" --prepare "rm -rf $shm/fresh"
+    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh")
+fi
 # -N: no intermediate shell.
 taskset -c 0 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
-  --export-markdown "$tmp/table.md" \
-  --command-name "plan --offline" "$BIN plan --offline --catalogue $CAT" \
-  --command-name "site, new directory" --prepare "rm -rf $tmp/fresh" \
-  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh" \
-  --command-name "site, unchanged" "$BIN site --catalogue $CAT --index $IDX --out $OUT" >&2
+  --export-markdown "$tmp/table.md" "${cmds[@]}" >&2
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
@@ -72,7 +83,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo "- cpu: ${cpu:-unknown}"
   echo
   cat "$tmp/table.md"
-} | sed "s#$tmp#TMP#g" >"$RESULTS"
+} | sed -e "s#$tmp#TMP#g" ${shm:+-e "s#$shm#SHM#g"} >"$RESULTS"
 
 cat "$RESULTS"
 echo "bench: wrote $RESULTS" >&2

@@ -208,6 +208,22 @@ impl Browser {
         std::fs::write(path, png).unwrap();
     }
 
+    /// Save a PNG screenshot of the whole page, beyond the viewport.
+    pub async fn full_page_screenshot(&self, path: &Path) {
+        use base64::Engine;
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({ "format": "png", "captureBeyondViewport": true }),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("base64 screenshot");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     /// Resize the window (CSS pixels of the viewport may differ slightly).
     pub async fn resize(&self, width: u32, height: u32) {
         self.client

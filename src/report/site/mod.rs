@@ -1,8 +1,9 @@
 //! The store page: index.json rendered as a static site (`berth site`).
 //!
 //! Input: the recorded [`Index`] (and its exact text), the Dockerfiles it names, an optional
-//! base URL. Output: the site as a list of [`File`]s (relative path + bytes); the command layer
-//! writes them. Nothing is fetched and nothing is computed beyond presentation.
+//! base URL. Output: the site's [`File`]s (relative path + bytes), handed one by one to a sink
+//! of the command layer, which writes them. Nothing is fetched and nothing is computed beyond
+//! presentation.
 //!
 //! Layout: `index.html` (every image as a card; search and filters run in the browser),
 //! `images/<code>.html` (one page per image), `assets/site.css` and `assets/site.js` (no CDN,
@@ -142,8 +143,33 @@ pub fn check_codes(index: &Index) -> Result<(), SiteError> {
     Ok(())
 }
 
-/// Render the whole site, sorted by path.
+/// Render the whole site into memory, sorted by path.
 pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
+    let files = std::sync::Mutex::new(Vec::new());
+    render_into(input, &|f: File| {
+        files
+            .lock()
+            .expect("no panic while holding the lock")
+            .push(f);
+        Ok::<(), SiteError>(())
+    })?;
+    let mut files = files.into_inner().expect("no panic while holding the lock");
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Render the site, handing every file to `sink` as soon as it is ready, so a large site is
+/// never held in memory: first the image pages and Dockerfiles (rendered on every core; `sink`
+/// is called from several threads), then what links to them (`index.html`, assets,
+/// `index.json`, its schema). Every check on the index happens before the first file. Returns
+/// the paths of all files, sorted.
+pub fn render_into<E>(
+    input: &Input<'_>,
+    sink: &(dyn Fn(File) -> Result<(), E> + Sync),
+) -> Result<Vec<String>, E>
+where
+    E: From<SiteError> + Send,
+{
     check_codes(input.index)?;
     let env = environment();
     let md = markdown::Markdown::new();
@@ -161,26 +187,24 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
     let mut images: Vec<&ImageEntry> = input.index.images.values().collect();
     images.sort_by_cached_key(|i| (i.name.to_lowercase(), i.code.clone()));
 
-    let mut files = Vec::with_capacity(images.len() * 2 + 8);
-    let cards: Vec<view::Card> = images.iter().map(|i| view::card(i)).collect();
-    let filters = view::filters(&cards);
-    let home = render(
-        "home.html",
-        "index.html",
-        context! {
-            root => "",
-            title => TITLE,
-            canonical => input.base_url,
-            source_commit,
-            cards => Value::from(Serde(&cards)),
-            filters => Value::from(Serde(&filters)),
-        },
-    )?;
-    files.push(file("index.html", home.into_bytes()));
+    let home = || {
+        let cards: Vec<view::Card> = images.iter().map(|i| view::card(i)).collect();
+        let filters = view::filters(&cards);
+        render(
+            "home.html",
+            "index.html",
+            context! {
+                root => "",
+                title => TITLE,
+                canonical => input.base_url,
+                source_commit,
+                cards => Value::from(Serde(&cards)),
+                filters => Value::from(Serde(&filters)),
+            },
+        )
+    };
 
-    // Image pages are independent: render them on every core (the order of `files` does not
-    // depend on it, it is sorted below).
-    let image_files = |img: &ImageEntry| -> Result<Vec<File>, SiteError> {
+    let image_files = |img: &ImageEntry| -> Result<Vec<String>, E> {
         let dockerfile = img.dockerfile.as_ref().map(|d| {
             let published = input.dockerfiles.get(&img.code);
             view::DockerfileView {
@@ -214,53 +238,69 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
                 image => Value::from(Serde(&page)),
             },
         )?;
-        let mut out = vec![file(&path, html.into_bytes())];
+        let mut paths = vec![path.clone()];
+        sink(file(&path, html.into_bytes()))?;
         if let Some(d) = input.dockerfiles.get(&img.code)
             && img.dockerfile.is_some()
         {
-            out.push(file(
-                &format!("dockerfiles/{}.Dockerfile.txt", img.code),
-                d.text.clone().into_bytes(),
-            ));
+            let path = format!("dockerfiles/{}.Dockerfile.txt", img.code);
+            sink(file(&path, d.text.clone().into_bytes()))?;
+            paths.push(path);
         }
-        Ok(out)
+        Ok(paths)
     };
+
+    // Image pages are independent: one share per core, and the home page on its own thread
+    // meanwhile (handed over only after the pages it links to).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let per_thread = images.len().div_ceil(threads).max(1);
-    let rendered: Vec<Result<Vec<File>, SiteError>> = std::thread::scope(|s| {
+    let (home, pages) = std::thread::scope(|s| {
+        let home = s.spawn(home);
         let workers: Vec<_> = images
             .chunks(per_thread)
             .map(|chunk| {
                 let image_files = &image_files;
-                s.spawn(move || {
-                    let mut out = Vec::with_capacity(chunk.len() * 2);
+                s.spawn(move || -> Result<Vec<String>, E> {
+                    let mut paths = Vec::with_capacity(chunk.len() * 2);
                     for img in chunk {
-                        out.extend(image_files(img)?);
+                        paths.extend(image_files(img)?);
                     }
-                    Ok(out)
+                    Ok(paths)
                 })
             })
             .collect();
-        workers
+        let pages: Vec<Result<Vec<String>, E>> = workers
             .into_iter()
             .map(|w| w.join().expect("a render thread does not panic"))
-            .collect()
+            .collect();
+        (
+            home.join().expect("the home page thread does not panic"),
+            pages,
+        )
     });
-    for r in rendered {
-        files.extend(r?);
+    let mut paths = Vec::with_capacity(images.len() * 2 + 8);
+    for p in pages {
+        paths.extend(p?);
     }
 
-    files.push(file("assets/site.css", CSS.as_bytes().to_vec()));
-    files.push(file("assets/site.js", JS.as_bytes().to_vec()));
-    files.push(file("index.json", input.index_text.as_bytes().to_vec()));
-    files.push(file(
-        "schema/index.schema.json",
-        schema_json(SchemaKind::Index).into_bytes(),
-    ));
-    // GitHub Pages: serve the files as they are (no Jekyll build).
-    files.push(file(".nojekyll", Vec::new()));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    let rest = [
+        ("assets/site.css", CSS.as_bytes().to_vec()),
+        ("assets/site.js", JS.as_bytes().to_vec()),
+        ("index.html", home?.into_bytes()),
+        ("index.json", input.index_text.as_bytes().to_vec()),
+        (
+            "schema/index.schema.json",
+            schema_json(SchemaKind::Index).into_bytes(),
+        ),
+        // GitHub Pages: serve the files as they are (no Jekyll build).
+        (".nojekyll", Vec::new()),
+    ];
+    for (path, bytes) in rest {
+        sink(file(path, bytes))?;
+        paths.push(path.to_string());
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 fn file(path: &str, bytes: Vec<u8>) -> File {
