@@ -222,7 +222,7 @@ fn pages_are_self_contained_with_a_strict_policy_and_links_that_resolve() {
     for page in pages {
         let html = String::from_utf8(files[page].clone()).unwrap();
         assert!(html.contains(
-            r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'">"#
+            r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' file:; style-src 'self' file:; img-src 'self' data:; base-uri 'none'; form-action 'none'">"#
         ), "{page}");
         // Nothing inline that the policy would block, nothing from elsewhere.
         assert_eq!(html.matches("<script").count(), 1, "{page}");
