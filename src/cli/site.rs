@@ -6,9 +6,9 @@
 //! Writing is incremental: a file whose bytes are unchanged is not rewritten (its mtime stays),
 //! a changed file is replaced by a rename (a reader never sees half a page), a new one is
 //! written before the pages that link to it, and files a previous run wrote that are no
-//! longer part of the site (a removed image) are deleted. berth keeps
-//! the list of what it wrote in `DIR/.berth-site`; it refuses a non-empty directory without
-//! that list (so `--out ~` never overwrites someone's `index.html`) and the catalogue itself.
+//! longer part of the site (a removed image) are deleted. berth keeps the list of what it
+//! wrote in `DIR/.berth-site`; it refuses a non-empty directory without that list (so
+//! `--out ~` never overwrites someone's `index.html`) and the catalogue itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};

@@ -408,6 +408,204 @@ mod tests {
         );
     }
 
+    fn version(v: &str, status: Status) -> VersionEntry {
+        VersionEntry {
+            catalogue_commit: None,
+            config_labels: Default::default(),
+            digest: Some(format!("sha256:{v}")),
+            drift: None,
+            notes: None,
+            platforms: vec!["linux/amd64".into()],
+            pull: Some(format!("r.example/x@sha256:{v}")),
+            qa: None,
+            recorded_at: "2026-01-02T03:04:05Z".into(),
+            reference: format!("r.example/x:{v}"),
+            release_type: crate::model::ReleaseType::Fix,
+            size: Some(2048),
+            status,
+            updated_at: "2026-01-02T03:04:05Z".into(),
+            verification: crate::model::VerificationEntry {
+                level: Some("blobs".into()),
+                reason: None,
+                state: crate::model::VerifyState::Passed,
+            },
+            version: v.into(),
+        }
+    }
+
+    fn texts(badges: &[Badge]) -> Vec<String> {
+        badges
+            .iter()
+            .map(|b| match &b.detail {
+                Some(d) => format!("{}:{} ({d})", b.kind, b.text),
+                None => format!("{}:{}", b.kind, b.text),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_status_and_mark_has_its_badge() {
+        let mut released = version("1.0.0", Status::Released);
+        released.drift = Some(crate::model::DriftEntry {
+            digest: "sha256:moved".into(),
+        });
+        released.qa = Some(crate::model::QaEntry {
+            reason: Some("run 7 passed".into()),
+            status: QaStatus::Passed,
+        });
+        let mut delisted = version("0.9.0", Status::Delisted);
+        delisted.qa = Some(crate::model::QaEntry {
+            reason: Some("run 3 failed".into()),
+            status: QaStatus::Failed,
+        });
+        let cancelled = version("1.0.1", Status::Cancelled);
+        let mut failed = version("1.0.2", Status::CheckFailed);
+        failed.verification.reason = Some("manifest unknown".into());
+        failed.pull = None;
+        let testing = version("1.1.0", Status::Testing);
+        let mut img = ImageEntry {
+            code: "x".into(),
+            name: "X".into(),
+            debug_project: Some("x-debug".into()),
+            versions: vec![delisted, released, cancelled, failed, testing],
+            ..Default::default()
+        };
+        img.channels.insert(
+            "0.latest".into(),
+            ChannelEntry {
+                deprecated: true,
+                pull: "r.example/x@sha256:0.9.0".into(),
+                version: "0.9.0".into(),
+            },
+        );
+        img.channels.insert(
+            "1.latest".into(),
+            ChannelEntry {
+                deprecated: false,
+                pull: "r.example/x:1.0.0".into(),
+                version: "1.0.0".into(),
+            },
+        );
+        img.testing_channels = img.channels.clone();
+        img.testing_channels.insert(
+            "1.latest".into(),
+            ChannelEntry {
+                deprecated: false,
+                pull: "r.example/x@sha256:1.1.0".into(),
+                version: "1.1.0".into(),
+            },
+        );
+        let md = Markdown::new();
+        let page = image_page(
+            &img,
+            PageContext {
+                markdown: &md,
+                index_url: Some("https://s.example/index.json"),
+                dockerfile: None,
+            },
+        );
+        let rows: Vec<(String, Vec<String>, String, bool)> = page
+            .versions
+            .iter()
+            .map(|v| {
+                (
+                    v.version.clone(),
+                    texts(&v.badges),
+                    v.pull.clone(),
+                    v.pinned,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "1.1.0".to_string(),
+                    vec!["testing:testing (debug project x-debug)".to_string()],
+                    "r.example/x@sha256:1.1.0".to_string(),
+                    true
+                ),
+                (
+                    "1.0.2".into(),
+                    vec!["bad:check failed (manifest unknown)".into()],
+                    "r.example/x:1.0.2".into(),
+                    false
+                ),
+                (
+                    "1.0.1".into(),
+                    vec!["muted:cancelled".into()],
+                    "r.example/x@sha256:1.0.1".into(),
+                    true
+                ),
+                (
+                    "1.0.0".into(),
+                    vec![
+                        "ok:released".into(),
+                        "ok:QA passed (run 7 passed)".into(),
+                        "warn:tag moved (the tag now points at sha256:moved; the pin stays)".into()
+                    ],
+                    "r.example/x@sha256:1.0.0".into(),
+                    true
+                ),
+                (
+                    "0.9.0".into(),
+                    vec![
+                        "muted:delisted".into(),
+                        "warn:deprecated fallback of 0.latest".into(),
+                        "bad:QA failed (run 3 failed)".into()
+                    ],
+                    "r.example/x@sha256:0.9.0".into(),
+                    true
+                ),
+            ]
+        );
+        let channels: Vec<(String, String, Vec<String>)> = page
+            .channels
+            .iter()
+            .chain(&page.testing_channels)
+            .map(|c| (c.name.clone(), c.version.clone(), texts(&c.badges)))
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                (
+                    "1.latest".to_string(),
+                    "1.0.0".to_string(),
+                    vec!["warn:not pinned by digest".to_string()]
+                ),
+                (
+                    "0.latest".into(),
+                    "0.9.0".into(),
+                    vec!["warn:deprecated: delisted".into()]
+                ),
+                // Only where the debug project sees something else, and labelled so.
+                (
+                    "1.latest".into(),
+                    "1.1.0".into(),
+                    vec!["testing:testing (debug project x-debug)".into()]
+                ),
+            ]
+        );
+        assert_eq!(
+            page.resolve,
+            [
+                "berth resolve --index https://s.example/index.json x@1.latest",
+                "berth resolve --index https://s.example/index.json x@0.latest"
+            ]
+        );
+        // The card: no `latest` channel, so the newest version and its status.
+        let c = card(&img);
+        assert_eq!(
+            c.latest.map(|(v, b)| (v, texts(&[b]))),
+            Some((
+                "1.1.0".to_string(),
+                vec!["testing:testing (debug project x-debug)".to_string()]
+            ))
+        );
+        assert_eq!(page.versions[0].size.as_deref(), Some("2.0 KiB"));
+        assert_eq!(page.versions[0].recorded_text, "2026-01-02 03:04 UTC");
+    }
+
     #[test]
     fn channels_latest_first_then_majors_newest_first() {
         let ch = |v: &str| ChannelEntry {
