@@ -69,7 +69,17 @@ if [[ -n $shm ]]; then
 fi
 # -N: no intermediate shell.
 taskset -c 0 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
-  --export-markdown "$tmp/table.md" "${cmds[@]}" >&2
+  --export-markdown "$tmp/table.md" --export-json "$tmp/times.json" "${cmds[@]}" >&2
+# CPU time moves less than wall time on a shared machine: report it too.
+cpu_table=$(python3 - "$tmp/times.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+print("| Command | CPU user [s] | CPU system [s] | CPU total [s] |")
+print("|:---|---:|---:|---:|")
+for r in rows:
+    print(f"| `{r['command']}` | {r['user']:.3f} | {r['system']:.3f} | {r['user'] + r['system']:.3f} |")
+PY
+)
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
@@ -83,6 +93,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo "- cpu: ${cpu:-unknown}"
   echo
   cat "$tmp/table.md"
+  echo
+  echo "$cpu_table"
 } | sed -e "s#$tmp#TMP#g" ${shm:+-e "s#$shm#SHM#g"} >"$RESULTS"
 
 cat "$RESULTS"
