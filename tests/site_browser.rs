@@ -370,7 +370,7 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
     b.resize(390, 844).await;
     goto(&b, &home).await;
     assert_eq!(overflow_x(&b).await, json!({ "scroll": 0, "out": [] }));
-    b.screenshot(&shots.join("home-phone.png")).await;
+    b.full_page_screenshot(&shots.join("home-phone.png")).await;
     for code in ["ci-base", "node-build"] {
         goto(&b, &file_url(&dir.join(format!("images/{code}.html")))).await;
         assert_eq!(
@@ -379,7 +379,7 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
             "{code}"
         );
     }
-    b.screenshot(&shots.join("image-phone.png")).await;
+    b.full_page_screenshot(&shots.join("image-phone.png")).await;
     b.assert_quiet_console("phone").await;
     b.close().await;
 }
