@@ -15,7 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # - git, jq: GitOps and GitHub Action tests; libssl-dev + pkg-config: git2's https transport
 # - bsdutils (`script`): a pseudo-terminal for the colour tests (tests/color.rs)
 # - shellcheck: actionlint checks the scripts of action.yml and the workflows with it
-APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils shellcheck)
+# - chromium, chromium-driver (chromedriver), fonts-dejavu-core: the store page in a real
+#   headless browser (tests/site_browser.rs)
+APT_PACKAGES=(python3 python3-pip docker-registry apache2-utils openssl skopeo curl git jq libssl-dev pkg-config bsdutils shellcheck chromium chromium-driver fonts-dejavu-core)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod promote;
 pub mod resolve;
 pub mod schema;
+pub mod site;
 pub mod validate;
 
 use std::io::Write;
@@ -169,6 +170,8 @@ pub enum Command {
     /// Run in GitHub Actions: plan on pull requests, apply on the default branch (used by
     /// the action; reads the runner's environment).
     Ci(ci::CiArgs),
+    /// Write the store page: a static site of the catalogue, with index.json beside it.
+    Site(site::SiteArgs),
 }
 
 pub use apply::ApplyArgs;
@@ -198,5 +201,6 @@ pub fn run(cli: &Cli, stdout_is_terminal: bool, out: &mut dyn Write) -> anyhow::
         Command::Completions(a) => docs::completions(a, out),
         Command::Man(a) => docs::man(a, out),
         Command::Ci(a) => ci::run(a, &cli.cat, out),
+        Command::Site(a) => site::run(a, &cli.cat, out),
     }
 }

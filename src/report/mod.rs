@@ -2,8 +2,9 @@
 //!
 //! Input: results of the pipeline ([`crate::pipeline::plan::Computed`], diagnostics, promotion
 //! reports). Output: strings in a [`Format`] — text for a terminal, markdown for a PR comment
-//! or `$GITHUB_STEP_SUMMARY`, JSON of a stable shape (schemas in `schema/`). Rendering never
-//! computes, writes files or decides exit codes (that is the command layer's job).
+//! or `$GITHUB_STEP_SUMMARY`, JSON of a stable shape (schemas in `schema/`), the static store
+//! page ([`site`]: files as bytes). Rendering never computes, writes files or decides exit
+//! codes (that is the command layer's job).
 
 pub mod diagnostics;
 pub mod github;
@@ -12,6 +13,7 @@ pub mod outcomes;
 pub mod plan;
 pub mod promotions;
 pub mod schema;
+pub mod site;
 pub mod snippets;
 
 /// Output format of a report.

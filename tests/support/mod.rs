@@ -28,9 +28,11 @@ mod tools;
 // Each test binary uses a different part of the harness.
 #[allow(unused_imports)]
 pub use self::{catalogue::*, git::*, http::*, proxy::*, registry::*, token::*, tools::*};
+pub mod browser;
 pub mod github_fake;
 pub mod gitrepo;
 pub mod integrity;
 pub mod memory;
 pub mod secrets;
 pub mod served;
+pub mod static_http;
