@@ -192,6 +192,8 @@ fn release(version: &str, sum: Option<&str>) -> FakeHttp {
 }
 
 struct Run {
+    /// `uses:` steps that would run, with their `with:` inputs.
+    used: Vec<(String, BTreeMap<String, String>)>,
     /// The log of every step (stdout and stderr).
     stdout: String,
     cargo: Vec<Vec<String>>,
@@ -441,6 +443,7 @@ fn simulate(sim: Sim<'_>) -> Run {
     let mut steps_out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut stdout_all = String::new();
     let mut success = true;
+    let mut used = Vec::new();
     let mut before_berth = 0.0;
     let started = Instant::now();
     assert_eq!(action["runs"]["using"], "composite");
@@ -463,7 +466,20 @@ fn simulate(sim: Sim<'_>) -> Run {
         if step["id"] == "berth" {
             before_berth = started.elapsed().as_secs_f64();
         }
-        let script = step["run"].as_str().expect("only run: steps");
+        if let Some(uses) = step["uses"].as_str() {
+            // Another action (upload-pages-artifact): recorded with its inputs, not run.
+            let with: BTreeMap<String, String> = step["with"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), substitute(v.as_str().unwrap_or(""), &ctx)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            used.push((uses.to_string(), with));
+            continue;
+        }
+        let script = step["run"].as_str().expect("run: or uses: steps");
         assert_eq!(step["shell"], "bash", "steps use bash");
         let script = substitute(script, &ctx);
         let mut env: Vec<(String, String)> = Vec::new();
@@ -549,6 +565,7 @@ fn simulate(sim: Sim<'_>) -> Run {
         .map(|l| l.split('|').map(str::to_string).collect())
         .collect();
     Run {
+        used,
         cargo,
         outputs,
         summary: std::fs::read_to_string(&summary).unwrap(),
@@ -625,7 +642,8 @@ fn action_scripts_pass_actionlint() {
         .map(|s| {
             let mut s = s.clone();
             // `token` defaults to the job token in the action.
-            if let Some(env) = s["env"].as_object_mut() {
+            // (`get_mut`: indexing would insert `env: null` into a `uses:` step.)
+            if let Some(env) = s.get_mut("env").and_then(|e| e.as_object_mut()) {
                 for v in env.values_mut() {
                     if v == "${{ inputs.token }}" {
                         *v = json!("${{ inputs.token || github.token }}");
@@ -1302,4 +1320,38 @@ fn install_mode_runs_nothing() {
         run.stdout
     );
     assert_eq!(run.outputs["changed"], "");
+}
+
+/// Issue 12: with `site:` the apply run also writes the store page and hands it to
+/// actions/upload-pages-artifact; plan runs and runs without `site` build nothing.
+#[test]
+fn apply_builds_the_store_page_for_github_pages() {
+    let mut sim = Sim::new("push", "refs/heads/main");
+    sim.with.push(("site", "_site"));
+    sim.with
+        .push(("site-base-url", "https://acme.github.io/catalogue/"));
+    let run = simulate(sim);
+    assert!(run.success, "{}", run.stdout);
+    assert_eq!(run.outputs["mode"], "apply");
+    let site = run.workspace.join("_site");
+    assert!(site.join("index.html").is_file(), "{}", run.stdout);
+    // index.json is published beside the pages, byte for byte the one apply committed.
+    assert_eq!(
+        std::fs::read(site.join("index.json")).unwrap(),
+        std::fs::read(run.workspace.join("cat/index.json")).unwrap()
+    );
+    assert_eq!(
+        run.used,
+        vec![(
+            "actions/upload-pages-artifact@v3".to_string(),
+            BTreeMap::from([("path".to_string(), "_site".to_string())])
+        )]
+    );
+
+    let mut sim = Sim::new("pull_request", "refs/pull/1/merge");
+    sim.with.push(("site", "_site"));
+    let run = simulate(sim);
+    assert!(run.success, "{}", run.stdout);
+    assert!(run.used.is_empty());
+    assert!(!run.workspace.join("_site").exists());
 }
