@@ -315,7 +315,13 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())
     } else {
-        crate::verify::verify_all(&first.requests, opts.offline, opts.level, &cat.config)?
+        crate::verify::verify_all(
+            &first.requests,
+            opts.offline,
+            opts.level,
+            &cat.config,
+            &cat.root,
+        )?
     };
     lap("verified");
     // Without registry answers the second run would repeat the first exactly.

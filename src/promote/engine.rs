@@ -50,12 +50,18 @@ pub struct CopyStats {
     pub blobs_mounted: u64,
     pub blobs_copied: u64,
     pub bytes_copied: u64,
+    /// Digests whose attached artefacts (signatures, SBOMs, reports) were looked up.
+    pub referrer_lookups: u64,
+    /// Artefacts copied with their images.
+    pub artefacts_copied: u64,
+    /// Artefacts the target already had.
+    pub artefacts_present: u64,
 }
 
 /// One promotion session: a registry plus caches shared by planning and copying.
 pub struct Session<'r, R: Api> {
     pub reg: &'r R,
-    manifests: RefCell<HashMap<String, Rc<Manifest>>>,
+    pub(super) manifests: RefCell<HashMap<String, Rc<Manifest>>>,
     infos: RefCell<HashMap<String, Rc<ImageInfo>>>,
     pub stats: RefCell<CopyStats>,
 }
@@ -145,7 +151,7 @@ impl<'r, R: Api> Session<'r, R> {
         self.copy_manifest(from, digest, to, tag).await
     }
 
-    async fn copy_manifest(
+    pub(super) async fn copy_manifest(
         &self,
         from: &Repo,
         digest: &str,

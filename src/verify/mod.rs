@@ -16,9 +16,19 @@
 //! failure is its own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no request is made. Requests run
 //! concurrently on a tokio runtime built here (the rest of berth is synchronous), bounded per
 //! registry host by [`crate::registry::Limits`] — shared by every credential.
+//!
+//! Supply chain: a reference whose listing has `verify:` ([`VerifyRequest::supply`]) is never
+//! answered by the one-HEAD shortcut (a signature can be removed while the tag stays); after
+//! the image checks, the artefacts attached to its digest are looked up and checked
+//! (`crate::supply`): a required key without a verifying signature makes the outcome
+//! `Failed` with the reason; otherwise the facts carry what was found (key fingerprints
+//! verified, SBOM, vulnerability counts). [`VerifyStats::referrer_lookups`] counts the digests
+//! whose artefacts were looked up — only these, never others.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::join_all;
 use tokio::sync::OnceCell;
@@ -28,6 +38,7 @@ use crate::model::Config;
 use crate::model::reference::ImageRef;
 use crate::registry::manifest::{config_info, index_platforms};
 use crate::registry::{Api, Descriptor, Live, Parsed, RegistryError, Repo};
+use crate::supply::{TrustedKey, Want};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -41,6 +52,9 @@ pub struct VerifyStats {
     pub references: usize,
     pub requests: u64,
     pub retries: u64,
+    /// Digests whose attached artefacts (signatures, SBOMs, scan reports) were looked up.
+    #[serde(rename = "referrerLookups")]
+    pub referrer_lookups: u64,
 }
 
 /// How deep verification goes.
@@ -77,11 +91,27 @@ pub fn verify_all(
     offline: bool,
     level: Level,
     config: &Config,
+    root: &Path,
 ) -> Result<(BTreeMap<String, VerifyOutcome>, VerifyStats), VerifyError> {
     // The first request of a reference decides its credential (requests are sorted).
     let mut distinct: BTreeMap<&str, &VerifyRequest> = BTreeMap::new();
+    // Supply-chain checks per reference: asked for by any request, with every key any
+    // request requires.
+    let mut supply: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for r in requests {
         distinct.entry(r.reference.as_str()).or_insert(r);
+        if let Some(keys) = &r.supply {
+            supply
+                .entry(r.reference.as_str())
+                .or_default()
+                .extend(keys.iter().map(String::as_str));
+        }
+    }
+    let mut loaded: BTreeMap<&str, Result<TrustedKey, String>> = BTreeMap::new();
+    for k in supply.values().flatten() {
+        loaded.entry(k).or_insert_with(|| {
+            crate::supply::keys::load(root, k).map_err(|e| e.message().to_string())
+        });
     }
     let known = known_digests(requests);
     let mut out = BTreeMap::new();
@@ -115,9 +145,35 @@ pub fn verify_all(
                 Memo::default(),
             )
         });
-        let known = known.get(reference).cloned().flatten();
-        jobs.push((reference.to_string(), req.credential.clone(), r, known));
+        let mut known = known.get(reference).cloned().flatten();
+        let keys = match supply.get(reference) {
+            None => None,
+            Some(paths) => {
+                known = None;
+                let mut ks = Vec::new();
+                let mut bad = None;
+                for p in paths {
+                    match &loaded[p] {
+                        Ok(k) => ks.push(k.clone()),
+                        Err(e) => bad = bad.or(Some(format!("signature key {p}: {e}"))),
+                    }
+                }
+                if let Some(why) = bad {
+                    out.insert(reference.to_string(), VerifyOutcome::Failed(why));
+                    continue;
+                }
+                Some(ks)
+            }
+        };
+        jobs.push((
+            reference.to_string(),
+            req.credential.clone(),
+            r,
+            known,
+            keys,
+        ));
     }
+    let lookups = &AtomicU64::new(0);
     let started = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -125,9 +181,16 @@ pub fn verify_all(
         .map_err(|e| VerifyError::Runtime(e.to_string()))?;
     let views = &views;
     let results = rt.block_on(join_all(jobs.into_iter().map(
-        |(reference, credential, r, known)| async move {
+        |(reference, credential, r, known, keys)| async move {
             let (view, memo) = &views[&credential];
             let outcome = confirm_or_verify(view, memo, &r, level, known.as_deref()).await;
+            let outcome = match (outcome, keys) {
+                (VerifyOutcome::Passed(f), Some(keys)) => {
+                    lookups.fetch_add(1, Ordering::Relaxed);
+                    check_supply(view, &r, f, &keys).await
+                }
+                (o, _) => o,
+            };
             (reference, outcome)
         },
     )));
@@ -139,6 +202,7 @@ pub fn verify_all(
         references: distinct.len(),
         requests: live.stats.requests(),
         retries: live.stats.retries(),
+        referrer_lookups: lookups.load(Ordering::Relaxed),
     };
     tracing::info!(
         references = vs.references,
@@ -148,6 +212,35 @@ pub fn verify_all(
         "verification finished"
     );
     Ok((out, vs))
+}
+
+/// Look up and check what is attached to a verified image: every key in `keys` must have
+/// signed its digest. Passed facts carry what was found.
+pub async fn check_supply<A: Api>(
+    api: &A,
+    r: &ImageRef,
+    mut facts: ImageFacts,
+    keys: &[TrustedKey],
+) -> VerifyOutcome {
+    let repo = Repo::new(&r.registry, &r.repository);
+    let want = Want {
+        signatures: true,
+        sbom: true,
+        reports: true,
+        all: false,
+    };
+    let attached = match crate::supply::discover(api, &repo, &facts.digest, want, None).await {
+        Ok(a) => a,
+        Err(e) => {
+            return VerifyOutcome::Failed(format!("looking up signatures and SBOMs: {e}"));
+        }
+    };
+    let ev = crate::supply::inspect(api, &repo, &attached, keys, want).await;
+    if let Some(k) = keys.iter().find(|k| !ev.signed_by(&k.path)) {
+        return VerifyOutcome::Failed(format!("signature: {}", ev.why_not_signed(&k.path)));
+    }
+    facts.supply = Some(ev.entry());
+    VerifyOutcome::Passed(facts)
 }
 
 /// Per reference, the digest every request for it names as known (`None` when one names
@@ -339,6 +432,7 @@ async fn verify_with<A: Api>(
         size: Some(size),
         config_labels: info.labels,
         level: level.as_str().to_string(),
+        supply: None,
     })
 }
 
