@@ -183,3 +183,116 @@ impl<R: Api> Session<'_, R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fake::Fake;
+    use crate::supply::testing as t;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// The referrers API path: referrers pushed by digest (the target indexes them by
+    /// subject), the cosign tag copied to the same tag; a second copy pushes nothing.
+    #[test]
+    fn referrers_and_cosign_tags_go_with_the_image_idempotently() {
+        let f = Fake::default();
+        let dev = Repo::new("reg.test", "dev/app");
+        let qa = Repo::new("reg.test", "qa/app");
+        let img = f.image(&dev, Some("1"), "a", &[], "linux/amd64");
+        let s = t::signer(1);
+        let sig = t::cosign_sig(&f, &dev, &img, &s);
+        let b = t::bundle(&f, &dev, &img, &s);
+        let sb = t::sbom(&f, &dev, &img);
+        let sess = Session::new(&f);
+        block(sess.copy(&dev, &img, &qa, "1")).unwrap();
+        let got = block(sess.copy_artefacts(&dev, &img, &qa)).unwrap();
+        let sig_tag = format!("sha256-{}.sig", &img[7..]);
+        let mut want = vec![
+            PromotedArtefact {
+                digest: sig.clone(),
+                kind: "signature".into(),
+                tag: Some(sig_tag.clone()),
+            },
+            PromotedArtefact {
+                digest: b.clone(),
+                kind: "signature".into(),
+                tag: None,
+            },
+            PromotedArtefact {
+                digest: sb.clone(),
+                kind: "sbom".into(),
+                tag: None,
+            },
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(f.tag_digest(&qa, &sig_tag), Some(sig));
+        // The target finds them by subject, and they still verify there.
+        let found = block(crate::supply::discover(&f, &qa, &img, Want::ALL, None)).unwrap();
+        assert_eq!(found.artefacts.len(), 3);
+        let ev = block(crate::supply::inspect(
+            &f,
+            &qa,
+            &found,
+            &[s.key.clone()],
+            Want::ALL,
+        ));
+        assert_eq!(ev.signatures.len(), 2);
+        assert!(
+            ev.signatures
+                .iter()
+                .all(|c| matches!(c.outcome, crate::supply::Outcome::Verified { .. }))
+        );
+        // Same registry: every blob mounted.
+        assert_eq!(f.calls("copy_blob"), 0);
+        assert_eq!(sess.stats.borrow().artefacts_copied, 3);
+        let puts = f.calls("put_manifest");
+        let again = block(Session::new(&f).copy_artefacts(&dev, &img, &qa)).unwrap();
+        assert_eq!(again, got);
+        assert_eq!(f.calls("put_manifest"), puts);
+    }
+
+    /// Without the API at the target: its tag-schema index gets the source's bytes when it
+    /// has none, and only the missing entries when it has one (others' entries kept).
+    #[test]
+    fn tag_schema_index_is_copied_or_merged() {
+        let f = Fake::default();
+        f.no_referrers_api.set(true);
+        let dev = Repo::new("reg.test", "dev/app");
+        let qa = Repo::new("reg.test", "qa/app");
+        let img = f.image(&dev, Some("1"), "a", &[], "linux/amd64");
+        let s = t::signer(2);
+        let entries = vec![t::bundle(&f, &dev, &img, &s)];
+        let src_idx = t::tag_schema(&f, &dev, &img, &entries);
+        let sess = Session::new(&f);
+        block(sess.copy(&dev, &img, &qa, "1")).unwrap();
+        block(sess.copy_artefacts(&dev, &img, &qa)).unwrap();
+        let tag = format!("sha256-{}", &img[7..]);
+        assert_eq!(f.tag_digest(&qa, &tag), Some(src_idx.clone()));
+
+        // The target gained another signer's bundle meanwhile; the source a report.
+        let other = t::signer(3);
+        block(sess.copy(&dev, &img, &qa, "1")).unwrap();
+        let theirs = t::bundle(&f, &qa, &img, &other);
+        let mut qa_entries = entries.clone();
+        qa_entries.push(theirs.clone());
+        t::tag_schema(&f, &qa, &img, &qa_entries);
+        let report = t::sarif(&f, &dev, &img, 0, 0);
+        t::tag_schema(&f, &dev, &img, &[entries[0].clone(), report.clone()]);
+        block(Session::new(&f).copy_artefacts(&dev, &img, &qa)).unwrap();
+        let idx = block(f.manifest(&qa, &tag)).unwrap().unwrap();
+        let listed: Vec<String> = match idx.parsed {
+            crate::registry::Parsed::Index { children } => {
+                children.into_iter().map(|c| c.digest).collect()
+            }
+            _ => panic!("index expected"),
+        };
+        assert_eq!(listed, vec![entries[0].clone(), theirs, report]);
+    }
+}

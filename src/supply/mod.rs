@@ -27,6 +27,8 @@ pub mod discover;
 pub mod keys;
 pub mod sarif;
 pub mod signature;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::collections::BTreeSet;
 
@@ -275,4 +277,104 @@ pub async fn inspect<A: Api>(
         }
     }
     ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fake::Fake;
+    use crate::supply::testing as t;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    const EVERYTHING: Want = Want {
+        signatures: true,
+        sbom: true,
+        reports: true,
+        all: false,
+    };
+
+    /// Both signature formats, an SBOM and a report, found through the referrers API (the
+    /// fake offers it) and cosign's tag; the evidence holds what verified.
+    #[test]
+    fn referrers_api_and_cosign_tags() {
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let img = f.image(&repo, Some("1"), "a", &[], "linux/amd64");
+        let (a, b, other) = (t::signer(1), t::signer(2), t::signer(3));
+        t::cosign_sig(&f, &repo, &img, &a);
+        t::bundle(&f, &repo, &img, &b);
+        t::sbom(&f, &repo, &img);
+        t::sarif(&f, &repo, &img, 1, 2);
+        let att = block(discover(&f, &repo, &img, EVERYTHING, None)).unwrap();
+        assert!(att.api);
+        assert_eq!(att.artefacts.len(), 4);
+        let keys = [a.key.clone(), b.key.clone(), other.key.clone()];
+        let ev = block(inspect(&f, &repo, &att, &keys, EVERYTHING));
+        assert!(ev.signed_by(&a.key.path) && ev.signed_by(&b.key.path));
+        assert!(!ev.signed_by(&other.key.path));
+        assert!(ev.sbom);
+        let e = ev.entry();
+        let mut want = vec![a.key.fingerprint.clone(), b.key.fingerprint.clone()];
+        want.sort();
+        assert_eq!(e.signature_keys, want);
+        assert_eq!(
+            e.vulnerabilities,
+            Some(VulnerabilityCounts {
+                critical: 1,
+                high: 2,
+                ..VulnerabilityCounts::default()
+            })
+        );
+        // One referrers call; cosign's three tags asked once each (only .sig exists).
+        assert_eq!(f.calls("referrers"), 1);
+        // A signature over another image is not this image's.
+        let img2 = f.image(&repo, Some("2"), "b", &[], "linux/amd64");
+        let att2 = block(discover(&f, &repo, &img2, EVERYTHING, None)).unwrap();
+        let ev2 = block(inspect(&f, &repo, &att2, &keys, EVERYTHING));
+        assert_eq!(ev2.artefacts, 0);
+        assert!(
+            ev2.why_not_signed(&a.key.path)
+                .ends_with(&format!("no signature is attached to {img2}")),
+            "{}",
+            ev2.why_not_signed(&a.key.path)
+        );
+    }
+
+    /// Without the API: the tag schema's entries (empty artifactType, as cosign 3.0.x writes
+    /// them) are read and each manifest decides what it is; a known tag list saves requests.
+    #[test]
+    fn tag_schema_fallback_lets_each_manifest_decide() {
+        let f = Fake::default();
+        f.no_referrers_api.set(true);
+        let repo = Repo::new("reg.test", "dev/app");
+        let img = f.image(&repo, Some("1"), "a", &[], "linux/amd64");
+        let s = t::signer(5);
+        let entries = vec![t::bundle(&f, &repo, &img, &s), t::sbom(&f, &repo, &img)];
+        t::tag_schema(&f, &repo, &img, &entries);
+        let att = block(discover(&f, &repo, &img, EVERYTHING, None)).unwrap();
+        assert!(!att.api && att.tag_index.is_some());
+        let kinds: Vec<Kind> = att.artefacts.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, vec![Kind::Bundle, Kind::Sbom]);
+        let ev = block(inspect(
+            &f,
+            &repo,
+            &att,
+            std::slice::from_ref(&s.key),
+            EVERYTHING,
+        ));
+        assert!(ev.signed_by(&s.key.path) && ev.sbom);
+        assert_eq!(ev.vulnerabilities, None);
+        // The repository's tag list says which cosign tags exist: none is requested.
+        let before = f.calls("manifest");
+        let tags: BTreeSet<String> = block(f.tags(&repo)).unwrap().into_iter().collect();
+        block(discover(&f, &repo, &img, EVERYTHING, Some(&tags))).unwrap();
+        // The tag-schema index and its two entries only.
+        assert_eq!(f.calls("manifest") - before, 3);
+    }
 }
