@@ -548,4 +548,60 @@ mod tests {
             "manifest unknown: 2 not found in dev/app (404)"
         );
     }
+
+    /// A required key: a verifying signature passes and records what is attached; without
+    /// it (removed, or by another key) the outcome fails with the reason.
+    #[test]
+    fn a_required_signature_passes_or_fails_the_check() {
+        use crate::supply::testing as t;
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let d = f.image(&repo, Some("1"), "x", &[], "linux/amd64");
+        let (s, other) = (t::signer(1), t::signer(2));
+        let sig = t::cosign_sig(&f, &repo, &d, &s);
+        t::sarif(&f, &repo, &d, 0, 1);
+        let r = image_ref(&repo, "1");
+        let facts = block(verify_one(&f, &r, Level::Blobs)).unwrap();
+        let VerifyOutcome::Passed(got) = block(check_supply(
+            &f,
+            &r,
+            facts.clone(),
+            std::slice::from_ref(&s.key),
+        )) else {
+            panic!("passed expected")
+        };
+        let sc = got.supply.unwrap();
+        assert_eq!(sc.signature_keys, vec![s.key.fingerprint.clone()]);
+        assert!(!sc.sbom);
+        assert_eq!(sc.vulnerabilities.unwrap().high, 1);
+        let VerifyOutcome::Failed(why) = block(check_supply(
+            &f,
+            &r,
+            facts.clone(),
+            std::slice::from_ref(&other.key),
+        )) else {
+            panic!("failed expected")
+        };
+        assert!(
+            why.starts_with("signature: no valid signature by keys/k2.pub")
+                && why.contains("the signature does not verify with keys/k2.pub"),
+            "{why}"
+        );
+        // The signature removed: the same image fails the check.
+        let tag = format!("sha256-{}.sig", &d[7..]);
+        let mut repos = f.repos.borrow_mut();
+        let data = repos.get_mut(&repo).unwrap();
+        data.tags.remove(&tag);
+        data.manifests.remove(&sig);
+        drop(repos);
+        let VerifyOutcome::Failed(why) =
+            block(check_supply(&f, &r, facts, std::slice::from_ref(&s.key)))
+        else {
+            panic!("failed expected")
+        };
+        assert!(
+            why.ends_with(&format!("no signature is attached to {d}")),
+            "{why}"
+        );
+    }
 }
