@@ -28,6 +28,7 @@ mod tools;
 // Each test binary uses a different part of the harness.
 #[allow(unused_imports)]
 pub use self::{catalogue::*, git::*, http::*, proxy::*, registry::*, token::*, tools::*};
+pub mod cosign;
 pub mod github_fake;
 pub mod gitrepo;
 pub mod integrity;
