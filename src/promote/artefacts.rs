@@ -240,7 +240,7 @@ mod tests {
             &f,
             &qa,
             &found,
-            &[s.key.clone()],
+            std::slice::from_ref(&s.key),
             Want::ALL,
         ));
         assert_eq!(ev.signatures.len(), 2);

@@ -364,15 +364,19 @@ pub(crate) mod tests {
             }
         );
         // The same signature for another image: the payload decides.
-        assert!(matches!(simple_signing(&p, &ann, OTHER, &[k.clone()]),
-            Outcome::NotVerified(m) if m.contains("names sha256:1111")));
-        assert!(matches!(simple_signing(&p, &ann, D, &[k2.clone()]),
-            Outcome::NotVerified(m) if m.contains("does not verify with keys/k2.pub")));
+        assert!(
+            matches!(simple_signing(&p, &ann, OTHER, std::slice::from_ref(&k)),
+            Outcome::NotVerified(m) if m.contains("names sha256:1111"))
+        );
+        assert!(
+            matches!(simple_signing(&p, &ann, D, std::slice::from_ref(&k2)),
+            Outcome::NotVerified(m) if m.contains("does not verify with keys/k2.pub"))
+        );
         // A payload changed after signing.
         let mut bad = p.clone();
         bad[5] ^= 1;
         assert!(matches!(
-            simple_signing(&bad, &ann, D, &[k.clone()]),
+            simple_signing(&bad, &ann, D, std::slice::from_ref(&k)),
             Outcome::NotVerified(_)
         ));
         let mut keyless = ann.clone();
@@ -392,33 +396,48 @@ pub(crate) mod tests {
         let (sk, k) = key(3);
         let (sk4, k4) = key(4);
         let b = bundle_bytes(&sk, &k.hint, D, COSIGN_SIGN_PREDICATE);
-        let c = bundle(&b, D, &[k.clone()]).unwrap();
+        let c = bundle(&b, D, std::slice::from_ref(&k)).unwrap();
         assert!(c.is_signature());
         assert!(
             matches!(c.outcome, Outcome::Verified { ref fingerprint, .. } if *fingerprint == k.fingerprint)
         );
-        assert!(matches!(bundle(&b, OTHER, &[k.clone()]).unwrap().outcome,
-            Outcome::NotVerified(m) if m.contains("subject")));
-        assert!(matches!(bundle(&b, D, &[k4.clone()]).unwrap().outcome,
-            Outcome::NotVerified(m) if m.contains("another key")));
-        // Signed over the payload itself instead of the PAE: not a DSSE signature.
+        assert!(
+            matches!(bundle(&b, OTHER, std::slice::from_ref(&k)).unwrap().outcome,
+            Outcome::NotVerified(m) if m.contains("subject"))
+        );
+        assert!(
+            matches!(bundle(&b, D, std::slice::from_ref(&k4)).unwrap().outcome,
+            Outcome::NotVerified(m) if m.contains("another key"))
+        );
+        // Another predicate: an attestation (here an SBOM one), not a signature.
         let att = bundle_bytes(&sk4, &k4.hint, D, "https://spdx.dev/Document");
-        let c = bundle(&att, D, &[k4.clone()]).unwrap();
+        let c = bundle(&att, D, std::slice::from_ref(&k4)).unwrap();
         assert!(!c.is_signature());
         assert!(matches!(c.outcome, Outcome::Verified { .. }));
+        // Signed over the payload itself instead of the PAE: not a DSSE signature.
         let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         let e = base64::engine::general_purpose::STANDARD;
         let st = e
             .decode(v["dsseEnvelope"]["payload"].as_str().unwrap())
             .unwrap();
         v["dsseEnvelope"]["signatures"][0]["sig"] = der_b64(&sk, &st).into();
-        let c = bundle(&serde_json::to_vec(&v).unwrap(), D, &[k.clone()]).unwrap();
+        let c = bundle(
+            &serde_json::to_vec(&v).unwrap(),
+            D,
+            std::slice::from_ref(&k),
+        )
+        .unwrap();
         assert!(
             matches!(c.outcome, Outcome::NotVerified(m) if m.contains("DSSE signature does not verify"))
         );
         // Keyless: present, not verified.
         v["verificationMaterial"] = serde_json::json!({"certificate": {"rawBytes": "MII="}});
-        let c = bundle(&serde_json::to_vec(&v).unwrap(), D, &[k.clone()]).unwrap();
+        let c = bundle(
+            &serde_json::to_vec(&v).unwrap(),
+            D,
+            std::slice::from_ref(&k),
+        )
+        .unwrap();
         assert_eq!(c.outcome, Outcome::Keyless);
         v["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1".into();
         assert!(bundle(&serde_json::to_vec(&v).unwrap(), D, &[k]).is_err());
