@@ -152,6 +152,7 @@ pub async fn plan<R: Api>(
         }
     }
     report.pending = kept;
+    report.copy.referrer_lookups = sess.stats.borrow().referrer_lookups;
     report
 }
 
@@ -421,6 +422,9 @@ pub async fn execute<R: Api>(
 ) {
     let when = crate::model::time::format(&now);
     let pending = report.pending.clone();
+    // Lookups of the planning session plus those of this one.
+    let planned = report.copy.referrer_lookups;
+    let before = sess.stats.borrow().referrer_lookups;
     type Copied = Result<Vec<crate::model::PromotedArtefact>, PromoteError>;
     let results: Vec<(Pending, Copied)> =
         futures_util::stream::iter(pending.into_iter().map(|p| async move {
@@ -475,6 +479,7 @@ pub async fn execute<R: Api>(
         }
     }
     report.copy = sess.stats.borrow().clone();
+    report.copy.referrer_lookups = planned + (report.copy.referrer_lookups - before);
 }
 
 #[cfg(test)]

@@ -393,8 +393,11 @@ target: { registry: reg.test, repository: qa/app, tag: "%n" }
     assert_eq!(r.not_matching, 3);
     // The arm64 image failed a local criterion: its artefacts were never looked up.
     assert_eq!(sess.stats.borrow().referrer_lookups, 3);
+    assert_eq!(r.copy.referrer_lookups, 3);
     block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
     assert!(r.problems.is_empty(), "{:?}", r.problems);
+    // The report counts the planning lookups and the one made to copy the promoted image's.
+    assert_eq!(r.copy.referrer_lookups, 4);
     let kinds: Vec<&str> = r.done[0]
         .artefacts
         .iter()

@@ -35,8 +35,12 @@ pub fn render_text(r: &Report) -> String {
             .any(|d| d.target == p.target && d.source_digest == p.source_digest)
     };
     let still_pending = r.pending.iter().filter(|p| !is_done(p)).count();
+    let lookups = match r.copy.referrer_lookups {
+        0 => String::new(),
+        n => format!(", {n} referrer lookup(s)"),
+    };
     s.push_str(&format!(
-        "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching)\n",
+        "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching{lookups})\n",
         still_pending,
         r.done.len(),
         r.problems.len(),
