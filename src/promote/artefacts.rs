@@ -249,8 +249,12 @@ mod tests {
                 .iter()
                 .all(|c| matches!(c.outcome, crate::supply::Outcome::Verified { .. }))
         );
-        // Same registry: every blob mounted.
+        // Same registry: every blob mounted, each once: the image's config and layer, the
+        // signature's payload and config, the bundle and the SBOM, and the empty config the
+        // two referrers share (looked at once per session, not once per referrer).
         assert_eq!(f.calls("copy_blob"), 0);
+        assert_eq!((f.calls("blob_size"), f.calls("mount_blob")), (7, 7));
+        assert_eq!(sess.stats.borrow().blobs_present, 1);
         assert_eq!(sess.stats.borrow().artefacts_copied, 3);
         let puts = f.calls("put_manifest");
         let again = block(Session::new(&f).copy_artefacts(&dev, &img, &qa)).unwrap();
