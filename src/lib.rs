@@ -12,6 +12,7 @@
 //! | | [`lifecycle`] | versions, statuses, channels, resolution of selectors |
 //! | | [`catalogue`] | loads and checks the catalogue files; edits listings in place; init |
 //! | | [`policy`] | compiles promotion policies: patterns, criteria, tag templates |
+//! | | [`supply`] | artefacts attached to a digest: referrers, signatures, SBOMs, scan reports |
 //! | | [`registry`], [`index`], [`gitops`] | OCI distribution client; index.json; git |
 //! | model | [`model`] | typed files, spans, diagnostics, image references, time |
 //!
@@ -28,4 +29,5 @@ pub mod policy;
 pub mod promote;
 pub mod registry;
 pub mod report;
+pub mod supply;
 pub mod verify;

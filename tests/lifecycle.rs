@@ -87,6 +87,7 @@ fn answers(requests: &[VerifyRequest], reg: Reg) -> BTreeMap<String, VerifyOutco
                 size: Some(10),
                 config_labels: BTreeMap::new(),
                 level: "blobs".into(),
+                supply: None,
             }),
             Reg::Fail => VerifyOutcome::Failed("manifest unknown (404)".into()),
         };

@@ -537,6 +537,7 @@ fn version_entry(v: &str) -> VersionEntry {
         drift: None,
         attempts: Vec::new(),
         release_refused: None,
+        supply_chain: None,
     }
 }
 

@@ -230,6 +230,17 @@ mod tests {
             release_type: ReleaseType::Fix,
             size: Some(1),
             status: Status::Released,
+            supply_chain: Some(SupplyChainEntry {
+                keyless_signatures: 1,
+                sbom: true,
+                signature_keys: vec!["sha256:k".into()],
+                vulnerabilities: Some(VulnerabilityCounts {
+                    critical: 1,
+                    high: 2,
+                    low: 3,
+                    medium: 4,
+                }),
+            }),
             updated_at: "t".into(),
             verification: VerificationEntry {
                 level: Some("blobs".into()),
@@ -264,6 +275,11 @@ mod tests {
         let idx = Index {
             images: [("x".to_string(), img)].into(),
             promotions: vec![PromotionRecord {
+                artefacts: vec![PromotedArtefact {
+                    digest: "sha256:s".into(),
+                    kind: "signature".into(),
+                    tag: Some("sha256-x.sig".into()),
+                }],
                 initiated_by: InitiatedBy::Policy,
                 policy: Some("p".into()),
                 promoted_at: "t".into(),

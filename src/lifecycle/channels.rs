@@ -103,6 +103,7 @@ mod tests {
             drift: None,
             attempts: Vec::new(),
             release_refused: None,
+            supply_chain: None,
         }
     }
 

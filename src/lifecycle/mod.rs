@@ -55,6 +55,9 @@ pub struct ImageFacts {
     pub config_labels: BTreeMap<String, String>,
     /// `manifest`, `blobs` or `full`.
     pub level: String,
+    /// Signatures, SBOM and vulnerability counts attached to the digest (only for requests
+    /// with [`VerifyRequest::supply`]).
+    pub supply: Option<crate::model::SupplyChainEntry>,
 }
 
 /// A reference the plan needs verified.
@@ -68,6 +71,10 @@ pub struct VerifyRequest {
     /// The digest recorded (and verified) for this tag: the verifier may confirm it with one
     /// HEAD and answer [`VerifyOutcome::Unchanged`]; only another digest is verified fully.
     pub known_digest: Option<String>,
+    /// The listing has a `verify:` block: look up the artefacts attached to the digest
+    /// (recorded in the index), and require a verifying signature by each key (paths
+    /// relative to the catalogue root). A missing or invalid signature fails the check.
+    pub supply: Option<Vec<String>>,
 }
 
 /// Kind of a planned change.

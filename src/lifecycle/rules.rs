@@ -67,8 +67,10 @@ pub(super) fn apply_facts(v: &mut VersionEntry, r: &ImageRef, o: &VerifyOutcome)
             v.platforms = f.platforms.clone();
             v.size = f.size;
             v.config_labels = f.config_labels.clone();
+            v.supply_chain = f.supply.clone();
         }
         VerifyOutcome::Failed(_) => {
+            v.supply_chain = None;
             v.digest = None;
             v.pull = None;
             v.platforms.clear();

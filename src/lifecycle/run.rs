@@ -84,6 +84,13 @@ impl ImageRun<'_> {
             reference: reference.clone(),
             credential: self.l().image.credential.as_ref().map(|c| c.value.clone()),
             known_digest: known.clone(),
+            supply: self.l().verify.as_ref().map(|v| {
+                v.value
+                    .signature
+                    .iter()
+                    .map(|s| s.value.key.value.trim().to_string())
+                    .collect()
+            }),
         });
         match self.outcomes.get(&reference) {
             Some(VerifyOutcome::Unchanged(d)) if known.as_ref() != Some(d) => {
@@ -295,6 +302,7 @@ impl ImageRun<'_> {
             version: number.clone(),
             release_type: kind,
             status: status_for(stage, &outcome),
+            supply_chain: None,
             qa: None,
             reference: want_s.clone(),
             digest: None,

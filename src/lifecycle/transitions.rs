@@ -122,7 +122,13 @@ impl ImageRun<'_> {
             // Not checking is not passing: a failed check stays failed until a real
             // verification succeeds.
         } else if s == Stage::Testing && (confirmed || (skipped && from == Status::Testing)) {
-            // Still the recorded digest (or nothing known offline): nothing to record.
+            // Still the recorded digest (or nothing known offline): nothing to record but
+            // what is attached to it now (signatures, SBOM, scan report may come and go).
+            if let VerifyOutcome::Passed(f) = &outcome
+                && f.supply.is_some()
+            {
+                v.supply_chain = f.supply.clone();
+            }
         } else if s == Stage::Released
             && !failed
             && let Some(tested) = v

@@ -75,6 +75,13 @@ pub enum Code {
     IndexEdited = 502,
     /// No berth commit wrote index.json yet: checked for content only (warning).
     IndexUnchecked = 503,
+    // E6xx: supply-chain artefacts (signatures, SBOMs, scan reports)
+    /// A signature key file cannot be read: missing, outside the catalogue, a symlink.
+    KeyUnreadable = 601,
+    /// A signature key is not a PEM ECDSA P-256 public key (a private key included).
+    KeyInvalid = 602,
+    /// A `vulnerabilities` criterion that sets no limit.
+    NoVulnerabilityLimit = 603,
 }
 
 impl Code {

@@ -24,9 +24,14 @@ pub mod progress;
 pub mod reference;
 pub mod schema;
 pub mod span;
+pub mod supply;
 pub mod time;
 
 pub use catalogue::{CONFIG_FILE, Catalogue, Source};
+pub use supply::{
+    PromotedArtefact, SbomCriterion, SignatureCriterion, SignatureSpec, SupplyChainEntry,
+    VerifySpec, VulnerabilityCounts, VulnerabilityLimits,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -150,6 +155,10 @@ pub struct Listing {
     /// Per-version marks: QA results and delisting.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub versions: BTreeMap<Sp<String>, Sp<VersionMark>>,
+    /// Requirements on the artefacts attached to the image (signatures); with this block the
+    /// signatures, SBOMs and scan reports found are recorded in index.json.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Sp<VerifySpec>>,
 }
 
 /// Image reference of a listing.
@@ -321,6 +330,12 @@ pub enum Criterion {
     Label(Sp<LabelMatch>),
     /// The image must provide this platform (`os/arch[/variant]`).
     Platform(Sp<String>),
+    /// The image digest must carry a cosign signature by this key.
+    Signature(Sp<SignatureCriterion>),
+    /// An SBOM must be attached (`sbom: present`).
+    Sbom(Sp<SbomCriterion>),
+    /// Maximum vulnerability counts per severity in the attached SARIF report.
+    Vulnerabilities(Sp<VulnerabilityLimits>),
 }
 
 /// String operators; every operator given must hold.
@@ -529,6 +544,10 @@ pub struct VersionEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     pub status: Status,
+    /// Signatures, SBOM and vulnerability counts found attached to the digest (listings with
+    /// `verify:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_chain: Option<SupplyChainEntry>,
     /// When its status or reference last changed (RFC 3339, UTC).
     pub updated_at: String,
     /// Outcome of the last pull verification.
@@ -621,6 +640,9 @@ pub struct ChannelEntry {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PromotionRecord {
+    /// Signatures, SBOMs and reports copied with the image (sorted by digest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artefacts: Vec<PromotedArtefact>,
     pub initiated_by: InitiatedBy,
     /// Policy name; null for a manual promotion.
     pub policy: Option<String>,

@@ -322,6 +322,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
             opts.offline,
             opts.level,
             &cat.config,
+            &cat.root,
             &*opts.progress,
         )?
     };

@@ -8,7 +8,8 @@
 //! platforms), the parsed tag template and the canonical source host and target — or
 //! `Err(Diagnostics)`, every problem of the file at once, each at the offending value:
 //! name (E0201), registries (E0109), target repository (E0107), source pattern (E0206),
-//! criteria (E0203, E0204, E0207, E0208, E0120) and the tag template (E0205).
+//! criteria (E0203, E0204, E0207, E0208, E0120, E0603), signature key files (E0601, E0602)
+//! and the tag template (E0205).
 //!
 //! Invariants: this is the only place a policy is checked. `berth validate` reports these
 //! diagnostics (plus the cross-file rules it owns: duplicate names, credentials defined in
@@ -96,6 +97,15 @@ pub fn compile(root: &Path, src: &Source<Policy>) -> Result<CompiledPolicy, Diag
             }
         })
         .ok();
+    // Signature keys: files of the catalogue (E0601, E0602).
+    for c in &p.criteria {
+        if let crate::model::Criterion::Signature(sig) = &c.value
+            && let Some(diag) =
+                crate::supply::keys::diagnostic(root, &sig.key.value, file, sig.key.pos)
+        {
+            d.push(diag);
+        }
+    }
     let template = TagTemplate::parse(&p.target.tag)
         .map_err(|e| {
             let tag = &p.target.tag;

@@ -25,6 +25,7 @@ use semver::{Version, VersionReq};
 use crate::model::diag::Code;
 use crate::model::span::{Pos, Sp};
 use crate::model::{Criterion, StringMatch};
+use crate::policy::supply::SupplyCriterion;
 
 static PLATFORM_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$").unwrap());
@@ -37,6 +38,8 @@ pub struct Facts {
     pub labels: BTreeMap<String, String>,
     /// `os/arch[/variant]` platforms the image offers.
     pub platforms: Vec<String>,
+    /// Signatures, SBOM and scan report attached (looked up only for supply criteria).
+    pub supply: Option<crate::supply::Evidence>,
 }
 
 /// Why a criterion cannot be used, at the position of the offending value.
@@ -193,6 +196,8 @@ pub enum Compiled {
         arch: String,
         variant: Option<String>,
     },
+    /// Signature, SBOM or vulnerabilities (see `policy::supply`).
+    Supply(SupplyCriterion),
 }
 
 /// Split `os/arch[/variant]` as an image reports it (registry data: read leniently).
@@ -269,6 +274,27 @@ impl Compiled {
                     hint: "e.g. `linux/amd64` or `linux/arm64/v8`",
                 }]),
             },
+            // The key file itself is checked by `policy::compile` (it reads the catalogue).
+            Criterion::Signature(s) => Ok(Compiled::Supply(SupplyCriterion::Signature {
+                key: s.key.trim().to_string(),
+            })),
+            Criterion::Sbom(_) => Ok(Compiled::Supply(SupplyCriterion::Sbom)),
+            Criterion::Vulnerabilities(v) => {
+                if [v.critical, v.high, v.medium, v.low]
+                    .iter()
+                    .all(Option::is_none)
+                {
+                    return Err(vec![Problem {
+                        code: Code::NoVulnerabilityLimit,
+                        pos: v.pos,
+                        message: "vulnerabilities criterion sets no limit".into(),
+                        hint: "give maximum counts per severity, e.g. `vulnerabilities: { critical: 0, high: 3 }`",
+                    }]);
+                }
+                Ok(Compiled::Supply(SupplyCriterion::Vulnerabilities(
+                    v.value.clone(),
+                )))
+            }
         }
     }
 
@@ -284,6 +310,18 @@ impl Compiled {
                     &o == os && &a == arch && (variant.is_none() || variant == &v)
                 })
             }),
+            Compiled::Supply(c) => c.check(f.supply.as_ref()).is_ok(),
+        }
+    }
+
+    /// Why it fails for `f` (the plan's line for a rejected candidate).
+    pub fn why(&self, f: &Facts) -> String {
+        match self {
+            Compiled::Supply(c) => match c.check(f.supply.as_ref()) {
+                Err(why) => format!("{}: {why}", c.describe()),
+                Ok(()) => c.describe(),
+            },
+            other => other.describe(),
         }
     }
 
@@ -296,6 +334,7 @@ impl Compiled {
                 Some(v) => format!("platform {os}/{arch}/{v}"),
                 None => format!("platform {os}/{arch}"),
             },
+            Compiled::Supply(c) => c.describe(),
         }
     }
 }
@@ -336,7 +375,46 @@ impl Criteria {
 
     /// Does any criterion need the manifest/config (labels, platforms)?
     pub fn needs_manifest(&self) -> bool {
-        self.items.iter().any(|c| !matches!(c, Compiled::Tag(_)))
+        self.items
+            .iter()
+            .any(|c| matches!(c, Compiled::Label { .. } | Compiled::Platform { .. }))
+    }
+
+    /// The artefacts the supply-chain criteria need read (none: nothing to look up).
+    pub fn supply_wanted(&self) -> crate::supply::Want {
+        let mut w = crate::supply::Want::default();
+        for c in &self.items {
+            if let Compiled::Supply(s) = c {
+                let x = s.want();
+                w.signatures |= x.signatures;
+                w.sbom |= x.sbom;
+                w.reports |= x.reports;
+            }
+        }
+        w
+    }
+
+    /// Key paths of the signature criteria.
+    pub fn signature_keys(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter_map(|c| match c {
+                Compiled::Supply(SupplyCriterion::Signature { key }) => Some(key.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// [`Self::evaluate`] of every criterion but the supply-chain ones (which need requests).
+    pub fn evaluate_local(&self, f: &Facts) -> Result<(), &Compiled> {
+        match self
+            .items
+            .iter()
+            .find(|c| !matches!(c, Compiled::Supply(_)) && !c.holds(f))
+        {
+            Some(c) => Err(c),
+            None => Ok(()),
+        }
     }
 
     /// `Ok(())` when all criteria hold, else the first one that failed.
@@ -436,6 +514,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             platforms: platforms.iter().map(|p| p.to_string()).collect(),
+            supply: None,
         }
     }
 

@@ -5,6 +5,8 @@
 //! - [`pattern`]: doublestar source-repository patterns.
 //! - [`criteria`]: tag, label and platform conditions.
 //! - [`template`]: target tag templates (minijinja, or MSR `%` codes).
+//! - [`supply`]: signature, SBOM and vulnerability criteria (evaluated on
+//!   `crate::supply::Evidence`).
 //!
 //! Input: policies from the model. Output: compiled policies and diagnostics; nothing here
 //! talks to a registry.
@@ -12,6 +14,7 @@
 pub mod compile;
 pub mod criteria;
 pub mod pattern;
+pub mod supply;
 pub mod template;
 
 pub use compile::{CompiledPolicy, compile};

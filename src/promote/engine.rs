@@ -8,7 +8,10 @@
 //! manifest that references them. A blob already in the target repository is not touched; in
 //! the same registry it is mounted from the source repository (no bytes move); otherwise it
 //! is streamed and its digest checked by the registry client. Manifests fetched are cached
-//! by digest for the whole session, so a digest seen under several tags is read once.
+//! by digest for the whole session, so a digest seen under several tags is read once; a blob
+//! is put into a target repository once per session — concurrent promotions sharing it wait
+//! for the first (docker-registry 2.8 answers 500 or DIGEST_INVALID while one blob is linked
+//! concurrently into one repository).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,7 +22,7 @@ use futures_util::future::try_join_all;
 use crate::registry::manifest::{config_info, index_platforms, sha256_digest};
 use crate::registry::{Api, Descriptor, ImageInfo, Manifest, Parsed, RegistryError, Repo};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum PromoteError {
     #[error("{0}")]
     Registry(String),
@@ -50,15 +53,27 @@ pub struct CopyStats {
     pub blobs_mounted: u64,
     pub blobs_copied: u64,
     pub bytes_copied: u64,
+    /// Digests whose attached artefacts (signatures, SBOMs, reports) were looked up.
+    pub referrer_lookups: u64,
+    /// Artefacts copied with their images.
+    pub artefacts_copied: u64,
+    /// Artefacts the target already had.
+    pub artefacts_present: u64,
 }
 
 /// One promotion session: a registry plus caches shared by planning and copying.
 pub struct Session<'r, R: Api> {
     pub reg: &'r R,
-    manifests: RefCell<HashMap<String, Rc<Manifest>>>,
+    pub(super) manifests: RefCell<HashMap<String, Rc<Manifest>>>,
     infos: RefCell<HashMap<String, Rc<ImageInfo>>>,
+    /// One copy (or mount, or presence check) per blob and target repository: concurrent
+    /// promotions sharing a blob (a base layer, the empty config of every artefact) wait for
+    /// the first instead of racing it — registries mis-answer concurrent links of one blob.
+    blobs: RefCell<HashMap<(Repo, String), Rc<BlobCell>>>,
     pub stats: RefCell<CopyStats>,
 }
+
+type BlobCell = tokio::sync::OnceCell<Result<(), PromoteError>>;
 
 impl<'r, R: Api> Session<'r, R> {
     pub fn new(reg: &'r R) -> Self {
@@ -66,6 +81,7 @@ impl<'r, R: Api> Session<'r, R> {
             reg,
             manifests: RefCell::new(HashMap::new()),
             infos: RefCell::new(HashMap::new()),
+            blobs: RefCell::new(HashMap::new()),
             stats: RefCell::new(CopyStats::default()),
         }
     }
@@ -145,7 +161,7 @@ impl<'r, R: Api> Session<'r, R> {
         self.copy_manifest(from, digest, to, tag).await
     }
 
-    async fn copy_manifest(
+    pub(super) async fn copy_manifest(
         &self,
         from: &Repo,
         digest: &str,
@@ -184,7 +200,35 @@ impl<'r, R: Api> Session<'r, R> {
         Ok(())
     }
 
+    /// Put blob `b` into `to`, once per session (see the `blobs` field); a caller that
+    /// waited for another's copy counts the blob as present.
     async fn copy_blob(&self, from: &Repo, to: &Repo, b: &Descriptor) -> Result<(), PromoteError> {
+        let cell = self
+            .blobs
+            .borrow_mut()
+            .entry((to.clone(), b.digest.clone()))
+            .or_default()
+            .clone();
+        let mut first = false;
+        let r = cell
+            .get_or_init(|| {
+                first = true;
+                self.copy_blob_once(from, to, b)
+            })
+            .await
+            .clone();
+        if !first && r.is_ok() {
+            self.stats.borrow_mut().blobs_present += 1;
+        }
+        r
+    }
+
+    async fn copy_blob_once(
+        &self,
+        from: &Repo,
+        to: &Repo,
+        b: &Descriptor,
+    ) -> Result<(), PromoteError> {
         if self.reg.blob_size(to, &b.digest).await?.is_some() {
             self.stats.borrow_mut().blobs_present += 1;
             return Ok(());

@@ -4,20 +4,22 @@
 //! the registries. Output: a [`Report`] of pending promotions for `berth plan`; for
 //! `berth apply` the promotions made, appended to `index.json` `promotions`; `berth promote`
 //! copies one image and records it as manual.
-//! Submodules: [`engine`] (copy by digest over the registry [`crate::registry::Api`]) and
-//! [`planner`] (policy evaluation and execution). Registries are reached through
+//! Submodules: [`engine`] (copy by digest over the registry [`crate::registry::Api`]),
+//! `artefacts` (the signatures, SBOMs and reports attached to a promoted image, copied with
+//! it) and [`planner`] (policy evaluation and execution). Registries are reached through
 //! [`crate::registry::Live`] (unit tests use the registry's in-memory fake); manifests are
 //! read with the one model of `crate::registry::manifest`. Policies themselves (patterns,
 //! criteria, tag templates) are compiled by `crate::policy`.
 //! Invariants: registry work runs on a tokio runtime built here (the rest of berth is
 //! synchronous); one promotion's failure is a [`Problem`] and never blocks the others.
 
+mod artefacts;
 pub mod engine;
 pub mod planner;
 
 use std::collections::BTreeMap;
 
-pub use planner::{Action, Pending, Problem, Report};
+pub use planner::{Action, Pending, Problem, Rejected, Report};
 
 use crate::model::reference::{Reference, normalize_registry};
 use crate::model::{Catalogue, Index, InitiatedBy, PromotionRecord};
@@ -176,6 +178,10 @@ pub fn manual(
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        let artefacts = sess
+            .copy_artefacts(&src, &digest, &dst)
+            .await
+            .map_err(|e| format!("copying signatures and SBOMs: {e}"))?;
         let source = if is_digest(&src_ref) {
             format!("{src}@{src_ref}")
         } else {
@@ -184,6 +190,7 @@ pub fn manual(
         let stats = sess.stats.borrow().clone();
         Ok(Manual {
             record: PromotionRecord {
+                artefacts,
                 policy: None,
                 source,
                 source_digest: digest,

@@ -54,6 +54,23 @@ pub struct Pending {
     pub previous_digest: Option<String>,
 }
 
+/// A candidate a policy rejected, with the criterion that failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejected {
+    pub policy: String,
+    /// Policy file, relative to the catalogue root.
+    pub file: String,
+    /// `host/repository:tag` of the candidate.
+    pub source: String,
+    /// Its digest, when it was resolved (tag criteria are checked on the tag alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The criterion that failed, and why (`platform linux/amd64`, `signature keys/team.pub:
+    /// no valid signature …`, `vulnerabilities: 2 critical > 0`).
+    pub criterion: String,
+}
+
 /// A promotion that cannot be made (or a policy that cannot be evaluated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -82,6 +99,9 @@ pub struct Report {
     pub already_promoted: usize,
     /// Tags (or images) that did not meet the criteria.
     pub not_matching: usize,
+    /// Every candidate a policy rejected, with the criterion that failed (sorted like the
+    /// candidates: policy file, repository, tag).
+    pub rejected: Vec<Rejected>,
     pub copy: CopyStats,
 }
 
@@ -132,6 +152,7 @@ pub async fn plan<R: Api>(
         }
     }
     report.pending = kept;
+    report.copy.referrer_lookups = sess.stats.borrow().referrer_lookups;
     report
 }
 
@@ -166,6 +187,19 @@ async fn plan_policy<R: Api>(
         }
     };
     let target = Repo::new(&c.target_host, &c.target_repository);
+    // Keys of signature criteria, loaded once per policy (validate reports bad ones: E06xx).
+    let mut keys = Vec::new();
+    for k in c.criteria.signature_keys() {
+        match crate::supply::keys::load(root, k) {
+            Ok(key) => keys.push(key),
+            Err(e) => {
+                report
+                    .problems
+                    .push(problem(None, format!("signature key: {}", e.message())));
+                return;
+            }
+        }
+    }
     let repos: Vec<String> = if c.pattern.is_literal() {
         vec![normalize_repository(&c.source_host, c.pattern.as_str())]
     } else {
@@ -207,9 +241,20 @@ async fn plan_policy<R: Api>(
             }
         };
         tags.sort();
+        let tag_set: BTreeSet<String> = tags.iter().cloned().collect();
         for tag in tags {
+            if crate::supply::is_artefact_tag(&tag) {
+                continue; // a signature, SBOM or referrers index, never an image to promote
+            }
             if !c.criteria.tag_holds(&tag) {
                 report.not_matching += 1;
+                report.rejected.push(Rejected {
+                    policy: name.clone(),
+                    file: file.clone(),
+                    source: ImageRef::new(Some(&repo.host), &repo.repository, &tag).to_string(),
+                    digest: None,
+                    criterion: "tag criterion".into(),
+                });
                 continue;
             }
             let source = ImageRef::new(Some(&repo.host), &repo.repository, &tag);
@@ -218,6 +263,7 @@ async fn plan_policy<R: Api>(
                 sess,
                 &c,
                 &target,
+                (&keys, &tag_set),
                 &repo,
                 &tag,
                 now,
@@ -240,6 +286,7 @@ async fn plan_tag<R: Api>(
     sess: &Session<'_, R>,
     c: &CompiledPolicy,
     target_repo: &Repo,
+    (keys, tags): (&[crate::supply::TrustedKey], &BTreeSet<String>),
     repo: &Repo,
     tag: &str,
     now: DateTime<Utc>,
@@ -274,16 +321,42 @@ async fn plan_tag<R: Api>(
         None
     };
     let empty = BTreeMap::new();
-    let facts = Facts {
+    let mut facts = Facts {
         tag: tag.to_string(),
         labels: info.as_ref().map(|i| i.labels.clone()).unwrap_or_default(),
         platforms: info
             .as_ref()
             .map(|i| i.platforms.clone())
             .unwrap_or_default(),
+        supply: None,
     };
-    if c.criteria.evaluate(&facts).is_err() {
+    let source = ImageRef::new(Some(&repo.host), &repo.repository, tag).to_string();
+    let reject = |report: &mut Report, why: String| {
         report.not_matching += 1;
+        report.rejected.push(Rejected {
+            policy: name.to_string(),
+            file: file.to_string(),
+            source: source.clone(),
+            digest: Some(digest.clone()),
+            criterion: why,
+        });
+    };
+    // Criteria that need no request first; attached artefacts are looked up only for a
+    // candidate that meets all of them.
+    if let Err(failed) = c.criteria.evaluate_local(&facts) {
+        reject(report, failed.why(&facts));
+        return Ok(());
+    }
+    let want = c.criteria.supply_wanted();
+    if want != crate::supply::Want::default() {
+        sess.stats.borrow_mut().referrer_lookups += 1;
+        let attached = crate::supply::discover(sess.reg, repo, &digest, want, Some(tags))
+            .await
+            .map_err(|e| format!("looking up signatures and SBOMs of {digest}: {e}"))?;
+        facts.supply = Some(crate::supply::inspect(sess.reg, repo, &attached, keys, want).await);
+    }
+    if let Err(failed) = c.criteria.evaluate(&facts) {
+        reject(report, failed.why(&facts));
         return Ok(());
     }
     let target_tag = c
@@ -307,7 +380,7 @@ async fn plan_tag<R: Api>(
     report.pending.push(Pending {
         policy: Some(name.to_string()),
         file: Some(file.to_string()),
-        source: ImageRef::new(Some(&repo.host), &repo.repository, tag).to_string(),
+        source,
         source_digest: digest,
         target: target.to_string(),
         action,
@@ -349,34 +422,37 @@ pub async fn execute<R: Api>(
 ) {
     let when = crate::model::time::format(&now);
     let pending = report.pending.clone();
-    let results: Vec<(Pending, Result<(), PromoteError>)> =
+    // Lookups of the planning session plus those of this one.
+    let planned = report.copy.referrer_lookups;
+    let before = sess.stats.borrow().referrer_lookups;
+    type Copied = Result<Vec<crate::model::PromotedArtefact>, PromoteError>;
+    let results: Vec<(Pending, Copied)> =
         futures_util::stream::iter(pending.into_iter().map(|p| async move {
+            let (src, tgt) = match (
+                ImageRef::parse_canonical(&p.source),
+                ImageRef::parse_canonical(&p.target),
+            ) {
+                (Some(s), Some(t)) => (s, t),
+                _ => {
+                    let why = format!("cannot parse {} or {}", p.source, p.target);
+                    return (p, Err(PromoteError::Registry(why)));
+                }
+            };
+            let (from, to) = (
+                Repo::new(&src.registry, &src.repository),
+                Repo::new(&tgt.registry, &tgt.repository),
+            );
             let r = match p.action {
                 Action::Present => Ok(()),
                 Action::Copy | Action::Overwrite => {
-                    let (src, tgt) = match (
-                        ImageRef::parse_canonical(&p.source),
-                        ImageRef::parse_canonical(&p.target),
-                    ) {
-                        (Some(s), Some(t)) => (s, t),
-                        _ => {
-                            return (
-                                p.clone(),
-                                Err(PromoteError::Registry(format!(
-                                    "cannot parse {} or {}",
-                                    p.source, p.target
-                                ))),
-                            );
-                        }
-                    };
-                    sess.copy(
-                        &Repo::new(&src.registry, &src.repository),
-                        &p.source_digest,
-                        &Repo::new(&tgt.registry, &tgt.repository),
-                        &tgt.tag,
-                    )
-                    .await
+                    sess.copy(&from, &p.source_digest, &to, &tgt.tag).await
                 }
+            };
+            // The image's signatures, SBOMs and reports go with it (also when the target
+            // already had the image: it may lack them).
+            let r = match r {
+                Ok(()) => sess.copy_artefacts(&from, &p.source_digest, &to).await,
+                Err(e) => Err(e),
             };
             (p, r)
         }))
@@ -385,7 +461,8 @@ pub async fn execute<R: Api>(
         .await;
     for (p, r) in results {
         match r {
-            Ok(()) => report.done.push(PromotionRecord {
+            Ok(artefacts) => report.done.push(PromotionRecord {
+                artefacts,
                 policy: p.policy.clone(),
                 source: p.source.clone(),
                 source_digest: p.source_digest.clone(),
@@ -402,6 +479,7 @@ pub async fn execute<R: Api>(
         }
     }
     report.copy = sess.stats.borrow().clone();
+    report.copy.referrer_lookups = planned + (report.copy.referrer_lookups - before);
 }
 
 #[cfg(test)]

@@ -317,3 +317,99 @@ fn invalid_rendered_tag_is_a_problem_never_pushed() {
     block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
     assert_eq!(f.calls("put_manifest"), 0);
 }
+
+/// Supply-chain criteria: a signed image with an SBOM and a clean report is promoted with
+/// its artefacts; an unsigned one and a critical-vulnerable one are rejected with the
+/// criterion that failed; artefact tags are never candidates; artefacts are looked up only
+/// for candidates every other criterion accepted.
+#[test]
+fn supply_criteria_reject_with_the_failing_criterion_and_artefacts_go_along() {
+    use crate::supply::testing as t;
+    let f = Fake::default();
+    let dev = Repo::new("reg.test", "dev/app");
+    let s = t::signer(9);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    let pem = {
+        use p256::pkcs8::EncodePublicKey;
+        p256::ecdsa::VerifyingKey::from(&s.sk)
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap()
+    };
+    std::fs::write(dir.path().join("keys/team.pub"), pem).unwrap();
+    let good = f.image(&dev, Some("1-ok"), "a", &[], "linux/amd64");
+    t::cosign_sig(&f, &dev, &good, &s);
+    t::sbom(&f, &dev, &good);
+    t::sarif(&f, &dev, &good, 0, 2);
+    let unsigned = f.image(&dev, Some("2-unsigned"), "b", &[], "linux/amd64");
+    t::sbom(&f, &dev, &unsigned);
+    t::sarif(&f, &dev, &unsigned, 0, 0);
+    let vulnerable = f.image(&dev, Some("3-vulnerable"), "c", &[], "linux/amd64");
+    t::bundle(&f, &dev, &vulnerable, &s);
+    t::sbom(&f, &dev, &vulnerable);
+    t::sarif(&f, &dev, &vulnerable, 1, 0);
+    let arm = f.image(&dev, Some("4-arm"), "d", &[], "linux/arm64");
+    t::cosign_sig(&f, &dev, &arm, &s);
+    let p = r#"
+name: signed-to-qa
+source: { registry: reg.test, repository: dev/app }
+criteria:
+  - signature: { key: keys/team.pub }
+  - sbom: present
+  - vulnerabilities: { critical: 0, high: 3 }
+  - platform: linux/amd64
+target: { registry: reg.test, repository: qa/app, tag: "%n" }
+"#;
+    let mut c = cat(&[p]);
+    c.root = dir.path().to_path_buf();
+    let sess = Session::new(&f);
+    let mut r = block(plan(&sess, &c, &Index::default(), now()));
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let pending: Vec<&str> = r.pending.iter().map(|p| p.source.as_str()).collect();
+    assert_eq!(pending, vec!["reg.test/dev/app:1-ok"]);
+    let rejected: Vec<(&str, &str)> = r
+        .rejected
+        .iter()
+        .map(|x| (x.source.as_str(), x.criterion.as_str()))
+        .collect();
+    let short = &s.key.fingerprint[..19];
+    assert_eq!(
+        rejected,
+        vec![
+            (
+                "reg.test/dev/app:2-unsigned",
+                format!(
+                    "signature keys/team.pub: no valid signature by keys/team.pub ({short}…): no signature is attached to {unsigned}"
+                )
+                .as_str()
+            ),
+            (
+                "reg.test/dev/app:3-vulnerable",
+                "vulnerabilities: 1 critical > 0"
+            ),
+            ("reg.test/dev/app:4-arm", "platform linux/amd64"),
+        ]
+    );
+    assert_eq!(r.not_matching, 3);
+    // The arm64 image failed a local criterion: its artefacts were never looked up.
+    assert_eq!(sess.stats.borrow().referrer_lookups, 3);
+    assert_eq!(r.copy.referrer_lookups, 3);
+    block(execute(&sess, &mut r, now(), InitiatedBy::Policy, 2));
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    // The report counts the planning lookups and the one made to copy the promoted image's.
+    assert_eq!(r.copy.referrer_lookups, 4);
+    let kinds: Vec<&str> = r.done[0]
+        .artefacts
+        .iter()
+        .map(|a| a.kind.as_str())
+        .collect();
+    assert_eq!(kinds.len(), 3);
+    for k in ["signature", "sbom", "scan-report"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let qa = Repo::new("reg.test", "qa/app");
+    assert_eq!(
+        f.tag_digest(&qa, &format!("sha256-{}.sig", &good[7..])),
+        f.tag_digest(&dev, &format!("sha256-{}.sig", &good[7..]))
+    );
+}

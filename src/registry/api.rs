@@ -72,6 +72,15 @@ pub trait Api {
         to: &Repo,
         blob: &Descriptor,
     ) -> Result<(), RegistryError>;
+    /// Descriptors of the manifests whose `subject` is `digest` (OCI 1.1 referrers API),
+    /// only those of `artifact_type` when given; `None` when the registry does not offer
+    /// the API (the caller then reads the referrers tag schema).
+    async fn referrers(
+        &self,
+        repo: &Repo,
+        digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, RegistryError>;
     /// Push manifest bytes under a tag or digest.
     async fn put_manifest(
         &self,

@@ -20,6 +20,8 @@ pub struct RepoData {
 pub struct Fake {
     pub repos: RefCell<BTreeMap<Repo, RepoData>>,
     pub calls: RefCell<BTreeMap<&'static str, u64>>,
+    /// Answer `referrers` with `None`, as a registry without the OCI 1.1 API does.
+    pub no_referrers_api: std::cell::Cell<bool>,
 }
 
 impl Fake {
@@ -287,6 +289,46 @@ impl Api for Fake {
             .blobs
             .insert(blob.digest.clone(), b);
         Ok(())
+    }
+    async fn referrers(
+        &self,
+        repo: &Repo,
+        digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, RegistryError> {
+        self.count("referrers");
+        if self.no_referrers_api.get() {
+            return Ok(None);
+        }
+        let repos = self.repos.borrow();
+        let Some(r) = repos.get(repo) else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut out = Vec::new();
+        for (d, (mt, bytes)) in &r.manifests {
+            let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+            if v["subject"]["digest"].as_str() != Some(digest) {
+                continue;
+            }
+            // As the spec says: the manifest's artifactType, else its config's media type.
+            let at = v["artifactType"]
+                .as_str()
+                .or(v["config"]["mediaType"].as_str())
+                .map(str::to_string);
+            if artifact_type.is_some_and(|t| at.as_deref() != Some(t)) {
+                continue;
+            }
+            let annotations = serde_json::from_value(v["annotations"].clone()).unwrap_or_default();
+            out.push(Descriptor {
+                media_type: mt.clone(),
+                digest: d.clone(),
+                size: bytes.len() as u64,
+                artifact_type: at,
+                annotations,
+                ..Descriptor::default()
+            });
+        }
+        Ok(Some(out))
     }
     async fn put_manifest(
         &self,

@@ -82,7 +82,7 @@ impl Registry {
 }
 
 /// Path of the next page from a `Link: </v2/...>; rel="next"` header.
-fn next_link(link: &str) -> Option<String> {
+pub(super) fn next_link(link: &str) -> Option<String> {
     let start = link.find('<')? + 1;
     let end = link[start..].find('>')? + start;
     if !link[end..].contains("rel=\"next\"") {

@@ -190,6 +190,17 @@ impl Api for Live {
         .await
     }
 
+    async fn referrers(
+        &self,
+        repo: &Repo,
+        digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, RegistryError> {
+        self.client(&repo.host)?
+            .referrers(&repo.repository, digest, artifact_type)
+            .await
+    }
+
     async fn put_manifest(
         &self,
         repo: &Repo,

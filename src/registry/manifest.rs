@@ -71,6 +71,9 @@ pub struct Descriptor {
     pub platform: Option<Platform>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The type of an artifact this descriptor points at (referrers lists, OCI 1.1).
+    #[serde(default)]
+    pub artifact_type: Option<String>,
 }
 
 impl Descriptor {

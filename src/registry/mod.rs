@@ -15,6 +15,7 @@
 //! | `blob` | HEAD, GET streamed and checked ([`Digester`]), small blobs read whole |
 //! | `upload` | monolithic and chunked uploads, mounts, [`copy_blob_streamed`] |
 //! | `list` | tags and catalog with `Link` pagination |
+//! | `referrers` | the OCI 1.1 referrers API (`None` when a registry lacks it) |
 //! | `errors` | [`RegistryError`] and the mapping of error answers |
 //! | [`api`] | the [`Api`] trait verify and promote use, over [`Repo`]s |
 //! | `live` | [`Live`]: the [`Api`] over [`Registry`] clients for every host of a run |
@@ -53,6 +54,7 @@ pub mod fake;
 mod list;
 mod live;
 pub mod manifest;
+mod referrers;
 mod transport;
 mod upload;
 

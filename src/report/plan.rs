@@ -68,8 +68,12 @@ fn verify_summary(c: &Computed, offline: bool) -> String {
     if offline {
         format!("{n} reference(s) to verify: skipped (offline)")
     } else {
+        let lookups = match c.stats.referrer_lookups {
+            0 => String::new(),
+            l => format!(", {l} referrer lookup(s)"),
+        };
         format!(
-            "{n} reference(s) verified{unchanged}, {failed} failed; {} request(s), {} retr(ies)",
+            "{n} reference(s) verified{unchanged}, {failed} failed; {} request(s), {} retr(ies){lookups}",
             c.stats.requests, c.stats.retries
         )
     }

@@ -24,6 +24,7 @@ pub fn render_text(r: &Report) -> String {
                 r.already_promoted, r.not_matching
             ));
         }
+        s.push_str(&rejected_text(r));
         return s;
     }
     // `pending` lists what the plan found; after `apply` the ones made are also in `done`, so
@@ -34,8 +35,12 @@ pub fn render_text(r: &Report) -> String {
             .any(|d| d.target == p.target && d.source_digest == p.source_digest)
     };
     let still_pending = r.pending.iter().filter(|p| !is_done(p)).count();
+    let lookups = match r.copy.referrer_lookups {
+        0 => String::new(),
+        n => format!(", {n} referrer lookup(s)"),
+    };
     s.push_str(&format!(
-        "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching)\n",
+        "Promotions: {} pending, {} done, {} problem(s) ({} already promoted, {} not matching{lookups})\n",
         still_pending,
         r.done.len(),
         r.problems.len(),
@@ -65,13 +70,37 @@ pub fn render_text(r: &Report) -> String {
             p.message
         ));
     }
+    s.push_str(&rejected_text(r));
     if r.done.iter().any(|_| true) {
         s.push_str(&format!(
             "  copy: {} manifest(s) pushed, {} blob(s) mounted, {} copied ({} bytes), {} already there\n",
             r.copy.manifests_pushed, r.copy.blobs_mounted, r.copy.blobs_copied, r.copy.bytes_copied, r.copy.blobs_present
         ));
+        s.push_str(&format!(
+            "  artefacts: {} copied, {} already there ({} referrer lookup(s))\n",
+            r.copy.artefacts_copied, r.copy.artefacts_present, r.copy.referrer_lookups
+        ));
     }
     s
+}
+
+/// One line per rejected candidate: policy, source, the criterion that failed.
+fn rejected_text(r: &Report) -> String {
+    r.rejected
+        .iter()
+        .map(|x| {
+            format!(
+                "  rejected: {} {}{}: {}\n",
+                x.policy,
+                x.source,
+                x.digest
+                    .as_deref()
+                    .map(|d| format!(" ({})", short(d)))
+                    .unwrap_or_default(),
+                x.criterion
+            )
+        })
+        .collect()
 }
 
 fn action_word(a: Action) -> &'static str {
@@ -96,6 +125,7 @@ pub fn render_markdown(r: &Report) -> String {
                 r.already_promoted, r.not_matching
             ));
         }
+        s.push_str(&rejected_markdown(r));
         return s;
     }
     s.push_str("\n**Promotions**\n\n| Policy | Source | Digest | Target | Action |\n|---|---|---|---|---|\n");
@@ -115,6 +145,30 @@ pub fn render_markdown(r: &Report) -> String {
             md_text(p.policy.as_deref().unwrap_or("manual")),
             md_code(p.source.as_deref().unwrap_or(""), true),
             md_message(&p.message, true)
+        ));
+    }
+    s.push_str(&rejected_markdown(r));
+    s
+}
+
+/// Rejected candidates as a markdown table (policy, source, the criterion that failed).
+fn rejected_markdown(r: &Report) -> String {
+    if r.rejected.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n**Not promoted**\n\n| Policy | Source | Digest | Failed criterion |\n|---|---|---|---|\n",
+    );
+    for x in &r.rejected {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            md_text(&x.policy),
+            md_code(&x.source, true),
+            x.digest
+                .as_deref()
+                .map(|d| md_code(short(d), true))
+                .unwrap_or_default(),
+            md_message(&x.criterion, true)
         ));
     }
     s

@@ -16,9 +16,19 @@
 //! failure is its own `Failed(reason)`; all others proceed. Offline, every outcome is `Skipped` and no request is made. Requests run
 //! concurrently on a tokio runtime built here (the rest of berth is synchronous), bounded per
 //! registry host by [`crate::registry::Limits`] — shared by every credential.
+//!
+//! Supply chain: a reference whose listing has `verify:` ([`VerifyRequest::supply`]) is never
+//! answered by the one-HEAD shortcut (a signature can be removed while the tag stays); after
+//! the image checks, the artefacts attached to its digest are looked up and checked
+//! (`crate::supply`): a required key without a verifying signature makes the outcome
+//! `Failed` with the reason; otherwise the facts carry what was found (key fingerprints
+//! verified, SBOM, vulnerability counts). [`VerifyStats::referrer_lookups`] counts the digests
+//! whose artefacts were looked up — only these, never others.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::join_all;
 use tokio::sync::OnceCell;
@@ -28,6 +38,7 @@ use crate::model::Config;
 use crate::model::reference::ImageRef;
 use crate::registry::manifest::{config_info, index_platforms};
 use crate::registry::{Api, Descriptor, Live, Parsed, RegistryError, Repo};
+use crate::supply::{TrustedKey, Want};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -41,6 +52,9 @@ pub struct VerifyStats {
     pub references: usize,
     pub requests: u64,
     pub retries: u64,
+    /// Digests whose attached artefacts (signatures, SBOMs, scan reports) were looked up.
+    #[serde(rename = "referrerLookups")]
+    pub referrer_lookups: u64,
 }
 
 /// How deep verification goes.
@@ -77,12 +91,28 @@ pub fn verify_all(
     offline: bool,
     level: Level,
     config: &Config,
+    root: &Path,
     progress: &dyn crate::model::progress::Progress,
 ) -> Result<(BTreeMap<String, VerifyOutcome>, VerifyStats), VerifyError> {
     // The first request of a reference decides its credential (requests are sorted).
     let mut distinct: BTreeMap<&str, &VerifyRequest> = BTreeMap::new();
+    // Supply-chain checks per reference: asked for by any request, with every key any
+    // request requires.
+    let mut supply: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for r in requests {
         distinct.entry(r.reference.as_str()).or_insert(r);
+        if let Some(keys) = &r.supply {
+            supply
+                .entry(r.reference.as_str())
+                .or_default()
+                .extend(keys.iter().map(String::as_str));
+        }
+    }
+    let mut loaded: BTreeMap<&str, Result<TrustedKey, String>> = BTreeMap::new();
+    for k in supply.values().flatten() {
+        loaded.entry(k).or_insert_with(|| {
+            crate::supply::keys::load(root, k).map_err(|e| e.message().to_string())
+        });
     }
     let known = known_digests(requests);
     let mut out = BTreeMap::new();
@@ -116,9 +146,35 @@ pub fn verify_all(
                 Memo::default(),
             )
         });
-        let known = known.get(reference).cloned().flatten();
-        jobs.push((reference.to_string(), req.credential.clone(), r, known));
+        let mut known = known.get(reference).cloned().flatten();
+        let keys = match supply.get(reference) {
+            None => None,
+            Some(paths) => {
+                known = None;
+                let mut ks = Vec::new();
+                let mut bad = None;
+                for p in paths {
+                    match &loaded[p] {
+                        Ok(k) => ks.push(k.clone()),
+                        Err(e) => bad = bad.or(Some(format!("signature key {p}: {e}"))),
+                    }
+                }
+                if let Some(why) = bad {
+                    out.insert(reference.to_string(), VerifyOutcome::Failed(why));
+                    continue;
+                }
+                Some(ks)
+            }
+        };
+        jobs.push((
+            reference.to_string(),
+            req.credential.clone(),
+            r,
+            known,
+            keys,
+        ));
     }
+    let lookups = &AtomicU64::new(0);
     let started = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,9 +184,16 @@ pub fn verify_all(
     let stats = &live.stats;
     progress.start("verifying", jobs.len() as u64);
     let results = rt.block_on(join_all(jobs.into_iter().map(
-        |(reference, credential, r, known)| async move {
+        |(reference, credential, r, known, keys)| async move {
             let (view, memo) = &views[&credential];
             let outcome = confirm_or_verify(view, memo, &r, level, known.as_deref()).await;
+            let outcome = match (outcome, keys) {
+                (VerifyOutcome::Passed(f), Some(keys)) => {
+                    lookups.fetch_add(1, Ordering::Relaxed);
+                    check_supply(view, &r, f, &keys).await
+                }
+                (o, _) => o,
+            };
             progress.advance(1, stats.retries());
             (reference, outcome)
         },
@@ -144,6 +207,7 @@ pub fn verify_all(
         references: distinct.len(),
         requests: live.stats.requests(),
         retries: live.stats.retries(),
+        referrer_lookups: lookups.load(Ordering::Relaxed),
     };
     tracing::info!(
         references = vs.references,
@@ -153,6 +217,35 @@ pub fn verify_all(
         "verification finished"
     );
     Ok((out, vs))
+}
+
+/// Look up and check what is attached to a verified image: every key in `keys` must have
+/// signed its digest. Passed facts carry what was found.
+pub async fn check_supply<A: Api>(
+    api: &A,
+    r: &ImageRef,
+    mut facts: ImageFacts,
+    keys: &[TrustedKey],
+) -> VerifyOutcome {
+    let repo = Repo::new(&r.registry, &r.repository);
+    let want = Want {
+        signatures: true,
+        sbom: true,
+        reports: true,
+        all: false,
+    };
+    let attached = match crate::supply::discover(api, &repo, &facts.digest, want, None).await {
+        Ok(a) => a,
+        Err(e) => {
+            return VerifyOutcome::Failed(format!("looking up signatures and SBOMs: {e}"));
+        }
+    };
+    let ev = crate::supply::inspect(api, &repo, &attached, keys, want).await;
+    if let Some(k) = keys.iter().find(|k| !ev.signed_by(&k.path)) {
+        return VerifyOutcome::Failed(format!("signature: {}", ev.why_not_signed(&k.path)));
+    }
+    facts.supply = Some(ev.entry());
+    VerifyOutcome::Passed(facts)
 }
 
 /// Per reference, the digest every request for it names as known (`None` when one names
@@ -344,6 +437,7 @@ async fn verify_with<A: Api>(
         size: Some(size),
         config_labels: info.labels,
         level: level.as_str().to_string(),
+        supply: None,
     })
 }
 
@@ -457,6 +551,62 @@ mod tests {
         assert_eq!(
             missing.to_string(),
             "manifest unknown: 2 not found in dev/app (404)"
+        );
+    }
+
+    /// A required key: a verifying signature passes and records what is attached; without
+    /// it (removed, or by another key) the outcome fails with the reason.
+    #[test]
+    fn a_required_signature_passes_or_fails_the_check() {
+        use crate::supply::testing as t;
+        let f = Fake::default();
+        let repo = Repo::new("reg.test", "dev/app");
+        let d = f.image(&repo, Some("1"), "x", &[], "linux/amd64");
+        let (s, other) = (t::signer(1), t::signer(2));
+        let sig = t::cosign_sig(&f, &repo, &d, &s);
+        t::sarif(&f, &repo, &d, 0, 1);
+        let r = image_ref(&repo, "1");
+        let facts = block(verify_one(&f, &r, Level::Blobs)).unwrap();
+        let VerifyOutcome::Passed(got) = block(check_supply(
+            &f,
+            &r,
+            facts.clone(),
+            std::slice::from_ref(&s.key),
+        )) else {
+            panic!("passed expected")
+        };
+        let sc = got.supply.unwrap();
+        assert_eq!(sc.signature_keys, vec![s.key.fingerprint.clone()]);
+        assert!(!sc.sbom);
+        assert_eq!(sc.vulnerabilities.unwrap().high, 1);
+        let VerifyOutcome::Failed(why) = block(check_supply(
+            &f,
+            &r,
+            facts.clone(),
+            std::slice::from_ref(&other.key),
+        )) else {
+            panic!("failed expected")
+        };
+        assert!(
+            why.starts_with("signature: no valid signature by keys/k2.pub")
+                && why.contains("the signature does not verify with keys/k2.pub"),
+            "{why}"
+        );
+        // The signature removed: the same image fails the check.
+        let tag = format!("sha256-{}.sig", &d[7..]);
+        let mut repos = f.repos.borrow_mut();
+        let data = repos.get_mut(&repo).unwrap();
+        data.tags.remove(&tag);
+        data.manifests.remove(&sig);
+        drop(repos);
+        let VerifyOutcome::Failed(why) =
+            block(check_supply(&f, &r, facts, std::slice::from_ref(&s.key)))
+        else {
+            panic!("failed expected")
+        };
+        assert!(
+            why.ends_with(&format!("no signature is attached to {d}")),
+            "{why}"
         );
     }
 }

@@ -29,6 +29,7 @@ mod tools;
 #[allow(unused_imports)]
 pub use self::{catalogue::*, git::*, http::*, proxy::*, registry::*, token::*, tools::*};
 pub mod browser;
+pub mod cosign;
 pub mod github_fake;
 pub mod gitrepo;
 pub mod integrity;

@@ -51,6 +51,7 @@ pub fn check(cat: &Catalogue, index: Option<&Index>) -> Diagnostics {
     config::check_config(cat, &mut d);
     listing::check_listings(cat, index, &mut d);
     policy::check_policies(cat, &mut d);
+    crate::catalogue::keys::check_listings(cat, &mut d);
     d
 }
 

@@ -66,6 +66,7 @@ fn version(v: &str, status: Status, reference: &str) -> VersionEntry {
         drift: None,
         attempts: Vec::new(),
         release_refused: None,
+        supply_chain: None,
     }
 }
 

@@ -415,6 +415,7 @@ mod tests {
             digest: Some(format!("sha256:{v}")),
             drift: None,
             attempts: Vec::new(),
+            supply_chain: None,
             release_refused: None,
             notes: None,
             platforms: vec!["linux/amd64".into()],
