@@ -692,3 +692,135 @@ fn verification_requests_only_for_changed_versions() {
     assert_eq!(r5.requests.len(), 1);
     assert_eq!(r5.requests[0].known_digest, None);
 }
+
+/// The warnings of a run, as `Code: message`.
+fn warnings(r: &berth::lifecycle::Reconciled) -> Vec<String> {
+    r.diags
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect()
+}
+
+/// Holds the README rule "QA marks are declarative: removing a QA mark removes it from the
+/// index" (a mutant that skips the removal loop of `marks` leaves `qa=failed` behind).
+#[test]
+fn removing_a_qa_mark_clears_it_from_the_index() {
+    let failed = "versions:\n  \"1.0.0\": { qa: failed, reason: \"run 4411\" }\n";
+    let idx = run_steps(
+        "qa-removed",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "released", "1.0.0 released 1 qa=failed @aaaa")
+                .extra(failed)
+                .changes("app@1.0.0: qa none → failed"),
+            // The mark is deleted from the listing: the index forgets it too.
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .changes("app@1.0.0: qa mark removed"),
+        ],
+    );
+    let img = &idx.images["app"];
+    assert_eq!(img.versions[0].qa, None);
+    assert_eq!(img.versions[0].updated_at, "2026-11-03T00:00:00Z");
+    assert_eq!(img.versions[0].catalogue_commit.as_deref(), Some("c2"));
+    // Channels follow: 1.0.0 is `latest` again.
+    assert_eq!(img.channels["latest"].version, "1.0.0");
+}
+
+/// Holds the README rule "Release notes may be corrected after release; they are
+/// documentation, not the image": the notes change, the pin does not.
+#[test]
+fn release_notes_are_corrected_after_release() {
+    let idx = run_steps(
+        "notes",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: Adds node 20\n"),
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .extra("  notes: Adds node 22\n")
+                .changes("app@1.0.0: release notes updated"),
+        ],
+    );
+    let v = &idx.images["app"].versions[0];
+    assert_eq!(v.notes.as_deref(), Some("Adds node 22"));
+    assert_eq!(v.digest, Some(digest("aaaa")));
+    assert_eq!(v.status.to_string(), "released");
+}
+
+/// Holds the README rule "Stage `cancelled` with a tag that was never recorded creates
+/// nothing (warning)", for a first listing and for a new tag after a released version.
+#[test]
+fn cancelling_a_never_recorded_tag_creates_nothing() {
+    let s = step("1", "new", "cancelled", "");
+    let r = plan_run(
+        &catalogue(&s),
+        &berth::index::empty(),
+        Reg::Ok("aaaa"),
+        &ctx("t", None),
+    );
+    assert_eq!(summary(&r.index), "");
+    assert!(r.index.images["app"].versions.is_empty());
+    let changes: Vec<String> = r.changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(changes, vec!["app: new image App"]);
+    assert!(r.requests.is_empty(), "{:?}", r.requests);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            "E0118: stage is cancelled but reg.example.com/team/app:1 was never recorded; nothing to cancel"
+        ]
+    );
+    assert!(!r.diags.iter().any(|d| d.is_error()), "{:?}", r.diags);
+
+    let idx = run_steps(
+        "cancel-unrecorded",
+        vec![step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("2", "fix", "cancelled", "");
+    let r = plan_run(&catalogue(&s), &idx, Reg::Ok("bbbb"), &ctx("t", None));
+    assert_eq!(summary(&r.index), "1.0.0 released 1 @aaaa");
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert!(r.requests.is_empty(), "{:?}", r.requests);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            "E0118: stage is cancelled but reg.example.com/team/app:2 was never recorded; nothing to cancel"
+        ]
+    );
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// Holds the README rule "Delisting is final (a removed `delisted: true` does not resurrect
+/// a version)": neither removing the mark, nor listing the tag as released or testing again,
+/// nor new notes change a delisted version.
+#[test]
+fn delisting_is_final() {
+    let idx = run_steps(
+        "delist-final",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: n1\n"),
+            step("1", "new", "released", "1.0.0 delisted 1 @aaaa")
+                .extra("  notes: n1\nversions:\n  \"1.0.0\": { delisted: true }\n")
+                .changes("app@1.0.0: released → delisted"),
+            // The mark is removed: still delisted, nothing asked of the registry.
+            step("1", "new", "released", "1.0.0 delisted 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: n1\n")
+                .changes(""),
+            step("1", "new", "testing", "1.0.0 delisted 1 @aaaa")
+                .reg(Reg::Ok("bbbb"))
+                .extra("  notes: n2\n")
+                .changes(""),
+        ],
+    );
+    let img = &idx.images["app"];
+    assert_eq!(img.versions[0].notes.as_deref(), Some("n1"));
+    assert_eq!(img.versions[0].updated_at, "2026-11-02T00:00:00Z");
+    assert!(!img.channels.contains_key("latest"), "{:?}", img.channels);
+    assert!(img.channels["1.latest"].deprecated);
+}
