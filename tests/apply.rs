@@ -59,7 +59,18 @@ fn apply_writes_then_is_a_byte_identical_no_op() {
         "2026-12-31T00:00:00Z",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("No changes"), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.starts_with("No changes. The index is up to date.\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!(
+            "{} unchanged.\n",
+            cat.join("index.json").display()
+        )),
+        "{stdout}"
+    );
     assert_eq!(
         std::fs::read_to_string(cat.join("index.json")).unwrap(),
         after
@@ -84,15 +95,33 @@ fn apply_writes_then_is_a_byte_identical_no_op() {
         ],
         "x",
     );
+    // Recorded with --skip-verify: resolvable by tag only, and said so.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "registry.acme.example/platform/ci-base:2026.11.3"
+        String::from_utf8_lossy(&o.stdout),
+        "registry.acme.example/platform/ci-base:2026.11.3\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "warning: ci-base@1.2.0 was recorded without verification: not pinned by digest\n"
     );
     let o = berth(&["resolve", "--catalogue", c, "ci-base@1.latest"], "x");
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .starts_with("registry.acme.example/platform/ci-base@sha256:")
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{}\n", ci["channels"]["1.latest"]["pull"].as_str().unwrap())
     );
+    assert_eq!(ci["channels"]["1.latest"]["version"], "1.1.0");
+    assert_eq!(
+        ci["channels"]["1.latest"]["pull"],
+        ci["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["version"] == "1.1.0")
+            .unwrap()["pull"]
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
 
 #[test]
@@ -110,12 +139,16 @@ fn apply_with_errors_writes_nothing() {
         "2026-11-26T12:00:00Z",
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text(&o).contains("images/ci-base.yaml:20:12: error[E0114]"),
-        "{}",
-        text(&o)
+        stdout.lines().any(|l| l
+            == "images/ci-base.yaml:20:12: error[E0114]: release.version `7.0.0` does not match the computed version 1.2.0"),
+        "{stdout}"
     );
-    assert!(text(&o).contains("Nothing written"), "{}", text(&o));
+    assert!(
+        stdout.ends_with("Nothing written: fix the errors above first.\n"),
+        "{stdout}"
+    );
     assert_eq!(std::fs::read(cat.join("index.json")).unwrap(), before);
     let leftovers: Vec<_> = std::fs::read_dir(&cat)
         .unwrap()
@@ -215,5 +248,6 @@ fn plan_json_out_matches_format_json() {
         &["plan", "--offline", "--catalogue", c, "--format", "json"],
         "2026-11-26T12:00:00Z",
     );
+    assert_eq!(j.status.code(), Some(0), "{}", text(&j));
     assert_eq!(std::fs::read(&file).unwrap(), j.stdout);
 }
