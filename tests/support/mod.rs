@@ -32,5 +32,6 @@ pub mod github_fake;
 pub mod gitrepo;
 pub mod integrity;
 pub mod memory;
+pub mod paging;
 pub mod secrets;
 pub mod served;
