@@ -15,9 +15,11 @@ fn listing(code: &str, extra: &str) -> String {
     )
 }
 
-/// `berth validate --format json` on `dir`: (exit code, [(file, line, column, code, message,
-/// hint)]).
-fn validate(dir: &Path) -> (i32, Vec<(String, u64, u64, String, String, String)>) {
+/// One diagnostic: (file, line, column, code, message, hint).
+type Diag = (String, u64, u64, String, String, String);
+
+/// `berth validate --format json` on `dir`: (exit code, diagnostics).
+fn validate(dir: &Path) -> (i32, Vec<Diag>) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["validate", "--format", "json", "--catalogue"])
         .arg(dir)
