@@ -824,3 +824,114 @@ fn delisting_is_final() {
     assert!(!img.channels.contains_key("latest"), "{:?}", img.channels);
     assert!(img.channels["1.latest"].deprecated);
 }
+
+/// Holds README "index.json": "`sourceCommit` is the catalogue commit of the last *effective*
+/// change": set by a run that changes a version, kept by runs that change nothing — also by
+/// one that only recomputes derived data (channels of an adopted index).
+#[test]
+fn source_commit_names_the_last_effective_change() {
+    let s1 = step("1", "new", "testing", "");
+    let r1 = plan_run(
+        &catalogue(&s1),
+        &berth::index::empty(),
+        Reg::Skip,
+        &ctx("t1", Some("c1")),
+    );
+    assert_eq!(r1.index.source_commit.as_deref(), Some("c1"));
+    // Nothing to do at a later commit: the index keeps naming c1.
+    let r2 = plan_run(
+        &catalogue(&s1),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t2", Some("c2")),
+    );
+    assert!(r2.changes.is_empty(), "{:?}", r2.changes);
+    assert_eq!(r2.index.source_commit.as_deref(), Some("c1"));
+    // Channels missing from the recorded index are recomputed, which is no change of state.
+    let mut stale = r1.index.clone();
+    stale
+        .images
+        .get_mut("app")
+        .unwrap()
+        .testing_channels
+        .clear();
+    let r3 = plan_run(&catalogue(&s1), &stale, Reg::Skip, &ctx("t3", Some("c3")));
+    assert!(r3.changes.is_empty(), "{:?}", r3.changes);
+    assert_eq!(r3.index, r1.index);
+    // A change: the index names its commit.
+    let s4 = step("1", "new", "released", "");
+    let r4 = plan_run(
+        &catalogue(&s4),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t4", Some("c4")),
+    );
+    assert_eq!(summary(&r4.index), "1.0.0 released 1");
+    assert_eq!(r4.index.source_commit.as_deref(), Some("c4"));
+}
+
+/// Holds README "index.json": "versions ascending by semver precedence", also for an index
+/// adopted with its versions in another order (1.10.0 after 1.9.0, not before it as text).
+#[test]
+fn versions_are_written_in_semver_order() {
+    let idx = run_steps(
+        "order",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step(
+                "2",
+                "feature",
+                "released",
+                "1.0.0 released 1; 1.1.0 released 2",
+            ),
+            step(
+                "3",
+                "feature",
+                "released",
+                "1.0.0 released 1; 1.1.0 released 2; 1.2.0 released 3",
+            ),
+        ],
+    );
+    let mut adopted = idx.clone();
+    let img = adopted.images.get_mut("app").unwrap();
+    img.versions[0].version = "1.9.0".into();
+    img.versions[1].version = "1.10.0".into();
+    img.versions[2].version = "1.11.0".into();
+    img.versions.reverse();
+    img.channels.clear();
+    img.testing_channels.clear();
+    let s = step("3", "feature", "released", "");
+    let r = plan_run(&catalogue(&s), &adopted, Reg::Skip, &ctx("t", None));
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert!(r.diags.is_empty(), "{:?}", r.diags);
+    assert_eq!(
+        summary(&r.index),
+        "1.9.0 released 1; 1.10.0 released 2; 1.11.0 released 3"
+    );
+    assert_eq!(r.index.images["app"].channels["latest"].version, "1.11.0");
+}
+
+/// Holds the verifier contract of `VerifyOutcome::Unchanged` ("only ever the answer to a
+/// request with `known_digest`"): an `Unchanged` answer to a request that named no digest
+/// (a release verifies fully) is not a verification — the version is recorded as not
+/// verified, never as passed.
+#[test]
+fn an_unchanged_answer_without_a_known_digest_is_not_a_verification() {
+    let idx = run_steps(
+        "unchanged",
+        vec![step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("1", "new", "released", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("t", None));
+    assert_eq!(first.requests.len(), 1);
+    assert_eq!(first.requests[0].known_digest, None);
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        VerifyOutcome::Unchanged(digest("aaaa")),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("t", None));
+    let v = &r.index.images["app"].versions[0];
+    assert_eq!(v.verification.state, berth::model::VerifyState::Skipped);
+    assert_eq!(v.verification.level, None);
+}
