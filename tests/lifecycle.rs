@@ -935,3 +935,189 @@ fn an_unchanged_answer_without_a_known_digest_is_not_a_verification() {
     assert_eq!(v.verification.state, berth::model::VerifyState::Skipped);
     assert_eq!(v.verification.level, None);
 }
+
+fn passed(d: &str, level: &str, size: u64) -> VerifyOutcome {
+    VerifyOutcome::Passed(ImageFacts {
+        digest: digest(d),
+        platforms: vec!["linux/amd64".into()],
+        size: Some(size),
+        config_labels: BTreeMap::new(),
+        level: level.into(),
+    })
+}
+
+/// Holds README "Verification": "`--check-drift` re-resolves the newest released version of
+/// each image: a moved tag is recorded as `drift` (with the digest it points at now) while the
+/// pin stays" — cleared when the tag is back, unchanged while it stays moved, untouched by a
+/// failed check; older released and testing versions are not asked.
+#[test]
+fn drift_of_the_newest_released_version() {
+    let idx = run_steps(
+        "drift",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step(
+                "2",
+                "feature",
+                "released",
+                "1.0.0 released 1 @aaaa; 1.1.0 released 2 @bbbb",
+            )
+            .reg(Reg::Ok("bbbb")),
+            step(
+                "3",
+                "feature",
+                "testing",
+                "1.0.0 released 1 @aaaa; 1.1.0 released 2 @bbbb; 1.2.0 testing 3 @cccc",
+            )
+            .reg(Reg::Ok("cccc")),
+        ],
+    );
+    let s = step("3", "feature", "testing", "");
+    let cat = catalogue(&s);
+    let drift_ctx = |commit: &str| Context {
+        check_drift: true,
+        ..ctx("2026-12-01T00:00:00Z", Some(commit))
+    };
+    let tag = |t: &str| format!("reg.example.com/team/app:{t}");
+    // One run; the registry says where tags 2 and 3 point now.
+    let run = |prev: &Index, now2: VerifyOutcome| {
+        let first = reconcile(&cat, prev, &BTreeMap::new(), &drift_ctx("d"));
+        let asked: Vec<(String, Option<String>)> = first
+            .requests
+            .iter()
+            .map(|r| (r.reference.clone(), r.known_digest.clone()))
+            .collect();
+        assert_eq!(
+            asked,
+            vec![(tag("2"), None), (tag("3"), Some(digest("cccc")))],
+            "only the newest released version (fully) and the testing tag"
+        );
+        let answers = BTreeMap::from([
+            (tag("2"), now2),
+            (tag("3"), VerifyOutcome::Unchanged(digest("cccc"))),
+        ]);
+        reconcile(&cat, prev, &answers, &drift_ctx("d"))
+    };
+    let lines = |r: &berth::lifecycle::Reconciled| -> Vec<String> {
+        r.changes.iter().map(|c| c.to_string()).collect()
+    };
+
+    // Tag 2 moved: drift recorded, pin unchanged.
+    let moved = run(&idx, passed("dddd", "blobs", 10));
+    assert_eq!(
+        lines(&moved),
+        vec![format!(
+            "app@1.1.0: drift: tag {} now points at {}, pinned {} (pin unchanged)",
+            tag("2"),
+            digest("dddd"),
+            digest("bbbb")
+        )]
+    );
+    let v = &moved.index.images["app"].versions[1];
+    assert_eq!(v.digest, Some(digest("bbbb")));
+    assert_eq!(
+        v.drift.as_ref().map(|d| d.digest.clone()),
+        Some(digest("dddd"))
+    );
+    assert_eq!(
+        moved.index.images["app"].channels["latest"].version,
+        "1.1.0"
+    );
+    assert_eq!(
+        moved.index.images["app"].channels["latest"].pull,
+        format!("reg.example.com/team/app@{}", digest("bbbb"))
+    );
+    // Still moved: nothing new. A failed check: nothing either.
+    let again = run(&moved.index, passed("dddd", "blobs", 10));
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert_eq!(again.index, moved.index);
+    let failed = run(
+        &moved.index,
+        VerifyOutcome::Failed("manifest unknown (404)".into()),
+    );
+    assert!(failed.changes.is_empty(), "{:?}", failed.changes);
+    assert_eq!(failed.index, moved.index);
+    // Back at the pin: drift cleared, and the entry is what it was before the drift.
+    let back = run(&moved.index, passed("bbbb", "blobs", 10));
+    assert_eq!(
+        lines(&back),
+        vec![format!(
+            "app@1.1.0: drift resolved: tag {} is back at {}",
+            tag("2"),
+            digest("bbbb")
+        )]
+    );
+    assert_eq!(
+        back.index.images["app"].versions[1],
+        idx.images["app"].versions[1]
+    );
+}
+
+/// Holds README "Testing tags are re-resolved on every run": a registry that sends no
+/// `Docker-Content-Digest` answers a known testing tag with a full verification; when that
+/// finds the recorded digest, nothing is recorded (no new level, size or time).
+#[test]
+fn a_full_answer_with_the_recorded_digest_records_nothing() {
+    let idx = run_steps(
+        "no-header",
+        vec![step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("1", "new", "testing", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("later", Some("c9")));
+    assert_eq!(first.requests[0].known_digest, Some(digest("aaaa")));
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        passed("aaaa", "manifest", 11),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("later", Some("c9")));
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// Holds README "Mutable versions": a new tag of a testing version keeps its number and its
+/// first record time ("retagged"); a new release type re-plans the number from the last
+/// finished version ("replaced by"), recorded anew.
+#[test]
+fn retag_keeps_the_number_and_a_new_type_replaces_it() {
+    let idx = run_steps(
+        "mutable",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step("2", "fix", "testing", "1.0.0 released 1; 1.0.1 testing 2"),
+            step("3", "fix", "testing", "1.0.0 released 1; 1.0.1 testing 3").changes(
+                "app@1.0.1: 1.0.1 retagged: reg.example.com/team/app:2 → reg.example.com/team/app:3 (testing)",
+            ),
+        ],
+    );
+    assert_eq!(
+        idx.images["app"].versions[1].recorded_at,
+        "2026-11-02T00:00:00Z"
+    );
+    assert_eq!(
+        idx.images["app"].versions[1].updated_at,
+        "2026-11-03T00:00:00Z"
+    );
+    let s = step("4", "feature", "testing", "");
+    let r = plan_run(
+        &catalogue(&s),
+        &idx,
+        Reg::Skip,
+        &ctx("2026-12-01T00:00:00Z", None),
+    );
+    assert_eq!(summary(&r.index), "1.0.0 released 1; 1.1.0 testing 4");
+    let lines: Vec<String> = r.changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "app@1.1.0: 1.0.1 (fix, testing) replaced by 1.1.0 (feature, reg.example.com/team/app:4, testing)"
+        ]
+    );
+    assert_eq!(
+        r.index.images["app"].versions[1].recorded_at,
+        "2026-12-01T00:00:00Z"
+    );
+}
