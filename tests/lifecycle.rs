@@ -1121,3 +1121,101 @@ fn retag_keeps_the_number_and_a_new_type_replaces_it() {
         "2026-12-01T00:00:00Z"
     );
 }
+
+/// A refused release whose tag still points at the recorded digest records nothing new, also
+/// when this run verified at another level (`--verify full`): the refusal stands, the entry
+/// stays as it was.
+#[test]
+fn a_standing_refusal_records_nothing_new() {
+    let idx = run_steps(
+        "refusal-stands",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved),
+        ],
+    );
+    let s = step("1", "new", "released", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("later", Some("c9")));
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        passed("bbbb", "full", 10),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("later", Some("c9")));
+    assert_eq!(
+        r.diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::ReleaseTagMoved]
+    );
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// QA change lines name both verdicts: none → passed → failed → none.
+#[test]
+fn qa_change_lines_name_the_verdicts() {
+    run_steps(
+        "qa-lines",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step("1", "new", "released", "1.0.0 released 1 qa=passed")
+                .extra("versions:\n  \"1.0.0\": { qa: passed }\n")
+                .changes("app@1.0.0: qa none → passed"),
+            step("1", "new", "released", "1.0.0 released 1 qa=failed")
+                .extra("versions:\n  \"1.0.0\": { qa: failed, reason: \"run 7\" }\n")
+                .changes("app@1.0.0: qa passed → failed"),
+            step("1", "new", "released", "1.0.0 released 1 qa=passed")
+                .extra("versions:\n  \"1.0.0\": { qa: passed }\n")
+                .changes("app@1.0.0: qa failed → passed"),
+        ],
+    );
+}
+
+/// The E0118 refusals say what was asked: "it cannot become testing / cancelled".
+#[test]
+fn refused_transitions_name_the_stage() {
+    let idx = run_steps(
+        "immutable-msg",
+        vec![step("1", "new", "released", "1.0.0 released 1")],
+    );
+    for stage in ["testing", "cancelled"] {
+        let s = step("1", "new", stage, "");
+        let r = plan_run(&catalogue(&s), &idx, Reg::Skip, &ctx("t", None));
+        let d: Vec<String> = r
+            .diags
+            .iter()
+            .map(|d| format!("{} {}:{}: {}", d.code, d.line, d.column, d.message))
+            .collect();
+        assert_eq!(
+            d,
+            vec![format!(
+                "E0118 12:10: version 1.0.0 is released and immutable; it cannot become {stage}"
+            )]
+        );
+    }
+}
+
+/// A `release.version` kept in the listing while the same tag moves through its stages is
+/// fine when it names the recorded version (as semver: `1.0.0` is `1.0.0`), and E0114 when
+/// it names another.
+#[test]
+fn a_declared_version_on_the_recorded_tag_must_name_it() {
+    run_steps(
+        "declared-same",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1").extra("  version: 1.0.0\n"),
+            step("1", "new", "released", "1.0.0 released 1").extra("  version: \"1.0.0\"\n"),
+            step("1", "new", "released", "1.0.0 released 1")
+                .extra("  version: 1.0.1\n")
+                .err(Code::VersionMismatch),
+            // Not semver at all: compared as text, and not the recorded version either.
+            step("1", "new", "released", "1.0.0 released 1")
+                .extra("  version: v1.0.0\n")
+                .err(Code::VersionMismatch),
+        ],
+    );
+}
