@@ -325,3 +325,41 @@ fn manual_promote_records_and_refuses_to_move_tags() {
     assert_eq!(tag_digest(&host, "prod/tool", "stable"), Some(a.digest));
     assert_eq!(promotions(&cat).len(), 1);
 }
+
+/// Policies are evaluated only online and on a catalogue without errors; the plan says why
+/// not (nothing pending, nothing asked of the registry).
+#[test]
+fn policies_are_not_evaluated_offline_or_with_catalogue_errors() {
+    let reg = RegistryProc::start(Auth::None);
+    let proxy = FaultProxy::start(reg.addr(), Arc::new(|_, _| Fault::Pass));
+    let host = proxy.addr();
+    push_image(
+        &reg.addr(),
+        "dev/website",
+        Some("1.0-stable"),
+        &Img::new("a"),
+    );
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    policy(&cat, "website-to-qa.yaml", &msr_policy(&host, &host));
+    let plan = cat.plan(&["--offline"]);
+    assert_eq!(
+        plan["promotions"],
+        serde_json::json!({
+            "skipped": "offline: promotion policies not evaluated",
+            "pending": [], "done": [], "problems": [],
+            "alreadyPromoted": 0, "notMatching": 0,
+            "copy": plan["promotions"]["copy"].clone(),
+        })
+    );
+    // A listing with an error: the plan fails, and says the policies were not evaluated.
+    cat.listing(&Listing::new("bad", &host, "dev/website", "latest"));
+    let o = cat.berth(&["plan", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        plan["promotions"]["skipped"],
+        "catalogue has errors: promotion policies not evaluated"
+    );
+    assert_eq!(plan["promotions"]["pending"], serde_json::json!([]));
+    assert_eq!(proxy.count(), 0, "nothing asked of the registry");
+}
