@@ -363,3 +363,57 @@ fn policies_are_not_evaluated_offline_or_with_catalogue_errors() {
     assert_eq!(plan["promotions"]["pending"], serde_json::json!([]));
     assert_eq!(proxy.count(), 0, "nothing asked of the registry");
 }
+
+/// Two promotions of one run that render the same target are fine when they copy the same
+/// digest (two policies agreeing), and a problem when the digests differ (the first, in
+/// sorted order, wins; the target is never raced for).
+#[test]
+fn one_target_per_run_unless_the_digest_is_the_same() {
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    let a = push_image(&host, "dev/api", Some("1.0"), &Img::new("a"));
+    push_image(&host, "dev/api", Some("2.0"), &Img::new("b"));
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    let yaml = |name: &str, tag: &str| {
+        format!(
+            "name: {name}\nsource: {{ registry: \"{host}\", repository: dev/api }}\ncriteria:\n  - tag: {{ equals: \"{tag}\" }}\ntarget: {{ registry: \"{host}\", repository: qa/api, tag: current }}\n"
+        )
+    };
+    policy(&cat, "a.yaml", &yaml("first", "1.0"));
+    policy(&cat, "b.yaml", &yaml("second", "1.0"));
+    let plan = cat.plan(&[]);
+    let pending: Vec<(&str, &str)> = plan["promotions"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["policy"].as_str().unwrap(),
+                p["sourceDigest"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pending,
+        vec![("first", a.digest.as_str()), ("second", a.digest.as_str())]
+    );
+    assert_eq!(plan["promotions"]["problems"], serde_json::json!([]));
+
+    policy(&cat, "b.yaml", &yaml("second", "2.0"));
+    let plan = cat.plan(&[]);
+    let pending: Vec<&str> = plan["promotions"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, vec!["first"]);
+    assert_eq!(
+        plan["promotions"]["problems"][0]["message"],
+        format!(
+            "renders target {host}/qa/api:current which another promotion of this run already uses; make the tag template unique per image (add %n or {{{{ tag }}}})"
+        )
+        .as_str()
+    );
+    assert_eq!(plan["promotions"]["problems"][0]["policy"], "second");
+}
