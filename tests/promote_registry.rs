@@ -417,3 +417,35 @@ fn one_target_per_run_unless_the_digest_is_the_same() {
     );
     assert_eq!(plan["promotions"]["problems"][0]["policy"], "second");
 }
+
+/// A tag template that reads `labels` (or `created`) reads the image's config even when no
+/// criterion needs the manifest.
+#[test]
+fn a_template_reading_labels_gets_them_without_label_criteria() {
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    push_image(
+        &host,
+        "dev/tool",
+        Some("main"),
+        &Img::new("t").label("version", "4.2"),
+    );
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    policy(
+        &cat,
+        "tool.yaml",
+        &format!(
+            "name: tool\nsource: {{ registry: \"{host}\", repository: dev/tool }}\ntarget: {{ registry: \"{host}\", repository: qa/tool, tag: \"v{{{{ labels.version }}}}\" }}\n"
+        ),
+    );
+    let plan = cat.plan(&[]);
+    assert_eq!(
+        plan["promotions"]["problems"],
+        serde_json::json!([]),
+        "{plan:#}"
+    );
+    assert_eq!(
+        plan["promotions"]["pending"][0]["target"],
+        format!("{host}/qa/tool:v4.2").as_str()
+    );
+}
