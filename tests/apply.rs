@@ -59,7 +59,18 @@ fn apply_writes_then_is_a_byte_identical_no_op() {
         "2026-12-31T00:00:00Z",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("No changes"), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.starts_with("No changes. The index is up to date.\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!(
+            "{} unchanged.\n",
+            cat.join("index.json").display()
+        )),
+        "{stdout}"
+    );
     assert_eq!(
         std::fs::read_to_string(cat.join("index.json")).unwrap(),
         after
@@ -84,15 +95,33 @@ fn apply_writes_then_is_a_byte_identical_no_op() {
         ],
         "x",
     );
+    // Recorded with --skip-verify: resolvable by tag only, and said so.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "registry.acme.example/platform/ci-base:2026.11.3"
+        String::from_utf8_lossy(&o.stdout),
+        "registry.acme.example/platform/ci-base:2026.11.3\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "warning: ci-base@1.2.0 was recorded without verification: not pinned by digest\n"
     );
     let o = berth(&["resolve", "--catalogue", c, "ci-base@1.latest"], "x");
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .starts_with("registry.acme.example/platform/ci-base@sha256:")
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{}\n", ci["channels"]["1.latest"]["pull"].as_str().unwrap())
     );
+    assert_eq!(ci["channels"]["1.latest"]["version"], "1.1.0");
+    assert_eq!(
+        ci["channels"]["1.latest"]["pull"],
+        ci["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["version"] == "1.1.0")
+            .unwrap()["pull"]
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
 
 #[test]
@@ -110,12 +139,16 @@ fn apply_with_errors_writes_nothing() {
         "2026-11-26T12:00:00Z",
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text(&o).contains("images/ci-base.yaml:20:12: error[E0114]"),
-        "{}",
-        text(&o)
+        stdout.lines().any(|l| l
+            == "images/ci-base.yaml:20:12: error[E0114]: release.version `7.0.0` does not match the computed version 1.2.0"),
+        "{stdout}"
     );
-    assert!(text(&o).contains("Nothing written"), "{}", text(&o));
+    assert!(
+        stdout.ends_with("Nothing written: fix the errors above first.\n"),
+        "{stdout}"
+    );
     assert_eq!(std::fs::read(cat.join("index.json")).unwrap(), before);
     let leftovers: Vec<_> = std::fs::read_dir(&cat)
         .unwrap()
@@ -215,5 +248,79 @@ fn plan_json_out_matches_format_json() {
         &["plan", "--offline", "--catalogue", c, "--format", "json"],
         "2026-11-26T12:00:00Z",
     );
+    assert_eq!(j.status.code(), Some(0), "{}", text(&j));
     assert_eq!(std::fs::read(&file).unwrap(), j.stdout);
+}
+
+/// A catalogue with one listing and no index yet, in a temp dir.
+fn fresh() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("images")).unwrap();
+    std::fs::write(
+        tmp.path().join("images/a.yaml"),
+        "code: a\nname: A\nsummary: s\npublisher: p\nimage:\n  registry: reg.example.com\n  repository: acme/a\n  tag: \"1\"\nrelease:\n  type: new\n  stage: testing\n",
+    )
+    .unwrap();
+    tmp
+}
+
+/// The first plan of a catalogue starts from an empty index of the current schema: its diff
+/// is the new images, nothing at the top level.
+#[test]
+fn the_first_plan_diffs_only_the_new_images() {
+    let tmp = fresh();
+    let c = tmp.path().to_str().unwrap();
+    let o = berth(
+        &["plan", "--offline", "--catalogue", c, "--format", "json"],
+        "2026-11-26T12:00:00Z",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diff = plan["indexDiff"].as_str().unwrap();
+    assert!(diff.starts_with("--- a/index.json images.a\n"), "{diff}");
+    assert_eq!(diff.matches("--- a/index.json").count(), 1, "{diff}");
+}
+
+/// An index.json that cannot be read is E0007 with the reason, never taken for a missing one
+/// (which would start the catalogue afresh): validate and apply fail, nothing is written.
+#[test]
+fn an_unreadable_index_is_e0007_never_a_missing_one() {
+    let tmp = fresh();
+    let c = tmp.path().to_str().unwrap();
+    std::fs::create_dir(tmp.path().join("index.json")).unwrap();
+    for cmd in [
+        vec!["validate", "--catalogue", c],
+        vec!["apply", "--offline", "--skip-verify", "--catalogue", c],
+    ] {
+        let o = berth(&cmd, "2026-11-26T12:00:00Z");
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let want = format!(
+            "index.json:1:1: error[E0007]: cannot read {c}/index.json: Is a directory (os error 21)"
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == want),
+            "{cmd:?}: {}",
+            text(&o)
+        );
+        assert!(tmp.path().join("index.json").is_dir());
+    }
+    // Not JSON of an index: the parser's message at its line and column (without serde's
+    // own " at line … column …" suffix).
+    std::fs::remove_dir(tmp.path().join("index.json")).unwrap();
+    std::fs::write(
+        tmp.path().join("index.json"),
+        "{\n  \"schemaVersion\": 1,\n  \"images\": {\n    \"ok\": 3\n  }\n}\n",
+    )
+    .unwrap();
+    let o = berth(&["validate", "--catalogue", c], "x");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with(
+            "index.json:4:11: error[E0007]: the index is not valid: invalid type: integer `3`, expected struct ImageEntry\n"
+        ),
+        "{}",
+        text(&o)
+    );
 }

@@ -121,6 +121,7 @@ fn pr_plan_merge_apply_push_resolve() {
             "json",
         ],
     );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan["changed"], true);
     assert_eq!(plan["changes"][0]["code"], "node-build");
@@ -134,7 +135,17 @@ fn pr_plan_merge_apply_push_resolve() {
     );
     let o = berth(&work, &["plan", "--offline", "--base", "origin/main"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("error[E0114]"), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.contains("error["))
+            .collect::<Vec<_>>(),
+        vec![
+            "images/node-build.yaml:18:12: error[E0114]: release.version `2.0.0` does not match the computed version 2.0.1"
+        ],
+        "{}",
+        text(&o)
+    );
     git(&work, &["checkout", "-q", "--", "images/node-build.yaml"]);
 
     // Merge, then the merge job applies, commits and pushes.
@@ -146,7 +157,15 @@ fn pr_plan_merge_apply_push_resolve() {
         &["apply", "--offline", "--skip-verify", "--commit", "--push"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("Pushed"), "{}", text(&o));
+    let tip = git(&remote, &["rev-parse", "main"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).ends_with(&format!(
+            "Wrote ./index.json.\nCommitted {short}: berth: update index (node-build@2.0.1)\nPushed {short} to origin/main (attempt 1).\n",
+            short = &tip[..12]
+        )),
+        "{}",
+        text(&o)
+    );
     let idx = remote_index(&remote);
     assert_eq!(
         version(&idx, "node-build", "2.0.1").unwrap()["status"],
@@ -172,7 +191,14 @@ fn pr_plan_merge_apply_push_resolve() {
         &["apply", "--offline", "--skip-verify", "--commit", "--push"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("Nothing to commit"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).ends_with(&format!(
+            "./index.json unchanged.\nNothing to commit.\nPushed {} to origin/main (attempt 1).\n",
+            &tip[..12]
+        )),
+        "{}",
+        text(&o)
+    );
     assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
 
     // Pipelines resolve from the pushed result.
@@ -181,15 +207,27 @@ fn pr_plan_merge_apply_push_resolve() {
         &fresh,
         &["resolve", "node-build@latest", "--project", "web-debug"],
     );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "registry.acme.example/web/node-build:22.12-1"
+        String::from_utf8_lossy(&o.stdout),
+        "registry.acme.example/web/node-build:22.12-1\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "warning: node-build@2.0.1 was recorded without verification: not pinned by digest\n"
     );
     let o = berth(&fresh, &["resolve", "node-build@latest"]);
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .starts_with("registry.acme.example/web/node-build@sha256:")
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!(
+            "{}\n",
+            version(&idx, "node-build", "2.0.0").unwrap()["pull"]
+                .as_str()
+                .unwrap()
+        )
     );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
 
 #[test]
@@ -222,13 +260,28 @@ fn racing_appliers_lose_nothing() {
         &["apply", "--offline", "--skip-verify", "--commit", "--push"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("(attempt 2)"), "{}", text(&o));
+    let tip = git(&remote, &["rev-parse", "main"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.ends_with(&format!(
+            "Pushed {} to origin/main (attempt 2).\n",
+            &tip[..12]
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        git(&remote, &["log", "-1", "--format=%s", "main"]),
+        "berth: update index (go-toolchain@1.0.0 updated, python-lint@1.1.0)"
+    );
     // Job 2: its branch moved too; after regenerating there is nothing left to add.
     let o = berth(
         &b,
         &["apply", "--offline", "--skip-verify", "--commit", "--push"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Same content on the same parent at the same time: the very commit job 1 pushed.
+    assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
 
     let idx = remote_index(&remote);
     assert_eq!(
@@ -241,8 +294,14 @@ fn racing_appliers_lose_nothing() {
     );
     // Both listing commits are in the history; no merge commits (nothing was forced or merged).
     let log = git(&remote, &["log", "--format=%s", "main"]);
-    assert!(
-        log.contains("python-lint 2026.11.1") && log.contains("go-toolchain 1.23.4"),
+    assert_eq!(
+        log.lines().take(4).collect::<Vec<_>>(),
+        vec![
+            "berth: update index (go-toolchain@1.0.0 updated, python-lint@1.1.0)",
+            "go-toolchain 1.23.4",
+            "python-lint 2026.11.1",
+            "berth: update index (ci-base@1.2.0, go-toolchain@1.0.0, python-lint@1.0.1 released)",
+        ],
         "{log}"
     );
     assert_eq!(

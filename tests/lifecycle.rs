@@ -693,3 +693,531 @@ fn verification_requests_only_for_changed_versions() {
     assert_eq!(r5.requests.len(), 1);
     assert_eq!(r5.requests[0].known_digest, None);
 }
+
+/// The warnings of a run, as `Code: message`.
+fn warnings(r: &berth::lifecycle::Reconciled) -> Vec<String> {
+    r.diags
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect()
+}
+
+/// Holds the README rule "QA marks are declarative: removing a QA mark removes it from the
+/// index" (a mutant that skips the removal loop of `marks` leaves `qa=failed` behind).
+#[test]
+fn removing_a_qa_mark_clears_it_from_the_index() {
+    let failed = "versions:\n  \"1.0.0\": { qa: failed, reason: \"run 4411\" }\n";
+    let idx = run_steps(
+        "qa-removed",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "released", "1.0.0 released 1 qa=failed @aaaa")
+                .extra(failed)
+                .changes("app@1.0.0: qa none → failed"),
+            // The mark is deleted from the listing: the index forgets it too.
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .changes("app@1.0.0: qa mark removed"),
+        ],
+    );
+    let img = &idx.images["app"];
+    assert_eq!(img.versions[0].qa, None);
+    assert_eq!(img.versions[0].updated_at, "2026-11-03T00:00:00Z");
+    assert_eq!(img.versions[0].catalogue_commit.as_deref(), Some("c2"));
+    // Channels follow: 1.0.0 is `latest` again.
+    assert_eq!(img.channels["latest"].version, "1.0.0");
+}
+
+/// Holds the README rule "Release notes may be corrected after release; they are
+/// documentation, not the image": the notes change, the pin does not.
+#[test]
+fn release_notes_are_corrected_after_release() {
+    let idx = run_steps(
+        "notes",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: Adds node 20\n"),
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .extra("  notes: Adds node 22\n")
+                .changes("app@1.0.0: release notes updated"),
+        ],
+    );
+    let v = &idx.images["app"].versions[0];
+    assert_eq!(v.notes.as_deref(), Some("Adds node 22"));
+    assert_eq!(v.digest, Some(digest("aaaa")));
+    assert_eq!(v.status.to_string(), "released");
+}
+
+/// Holds the README rule "Stage `cancelled` with a tag that was never recorded creates
+/// nothing (warning)", for a first listing and for a new tag after a released version.
+#[test]
+fn cancelling_a_never_recorded_tag_creates_nothing() {
+    let s = step("1", "new", "cancelled", "");
+    let r = plan_run(
+        &catalogue(&s),
+        &berth::index::empty(),
+        Reg::Ok("aaaa"),
+        &ctx("t", None),
+    );
+    assert_eq!(summary(&r.index), "");
+    assert!(r.index.images["app"].versions.is_empty());
+    let changes: Vec<String> = r.changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(changes, vec!["app: new image App"]);
+    assert!(r.requests.is_empty(), "{:?}", r.requests);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            "E0118: stage is cancelled but reg.example.com/team/app:1 was never recorded; nothing to cancel"
+        ]
+    );
+    assert!(!r.diags.iter().any(|d| d.is_error()), "{:?}", r.diags);
+
+    let idx = run_steps(
+        "cancel-unrecorded",
+        vec![step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("2", "fix", "cancelled", "");
+    let r = plan_run(&catalogue(&s), &idx, Reg::Ok("bbbb"), &ctx("t", None));
+    assert_eq!(summary(&r.index), "1.0.0 released 1 @aaaa");
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert!(r.requests.is_empty(), "{:?}", r.requests);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            "E0118: stage is cancelled but reg.example.com/team/app:2 was never recorded; nothing to cancel"
+        ]
+    );
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// Holds the README rule "Delisting is final (a removed `delisted: true` does not resurrect
+/// a version)": neither removing the mark, nor listing the tag as released or testing again,
+/// nor new notes change a delisted version.
+#[test]
+fn delisting_is_final() {
+    let idx = run_steps(
+        "delist-final",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: n1\n"),
+            step("1", "new", "released", "1.0.0 delisted 1 @aaaa")
+                .extra("  notes: n1\nversions:\n  \"1.0.0\": { delisted: true }\n")
+                .changes("app@1.0.0: released → delisted"),
+            // The mark is removed: still delisted, nothing asked of the registry.
+            step("1", "new", "released", "1.0.0 delisted 1 @aaaa")
+                .reg(Reg::Ok("aaaa"))
+                .extra("  notes: n1\n")
+                .changes(""),
+            step("1", "new", "testing", "1.0.0 delisted 1 @aaaa")
+                .reg(Reg::Ok("bbbb"))
+                .extra("  notes: n2\n")
+                .changes(""),
+        ],
+    );
+    let img = &idx.images["app"];
+    assert_eq!(img.versions[0].notes.as_deref(), Some("n1"));
+    assert_eq!(img.versions[0].updated_at, "2026-11-02T00:00:00Z");
+    assert!(!img.channels.contains_key("latest"), "{:?}", img.channels);
+    assert!(img.channels["1.latest"].deprecated);
+}
+
+/// Holds README "index.json": "`sourceCommit` is the catalogue commit of the last *effective*
+/// change": set by a run that changes a version, kept by runs that change nothing — also by
+/// one that only recomputes derived data (channels of an adopted index).
+#[test]
+fn source_commit_names_the_last_effective_change() {
+    let s1 = step("1", "new", "testing", "");
+    let r1 = plan_run(
+        &catalogue(&s1),
+        &berth::index::empty(),
+        Reg::Skip,
+        &ctx("t1", Some("c1")),
+    );
+    assert_eq!(r1.index.source_commit.as_deref(), Some("c1"));
+    // Nothing to do at a later commit: the index keeps naming c1.
+    let r2 = plan_run(
+        &catalogue(&s1),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t2", Some("c2")),
+    );
+    assert!(r2.changes.is_empty(), "{:?}", r2.changes);
+    assert_eq!(r2.index.source_commit.as_deref(), Some("c1"));
+    // Channels missing from the recorded index are recomputed, which is no change of state.
+    let mut stale = r1.index.clone();
+    stale
+        .images
+        .get_mut("app")
+        .unwrap()
+        .testing_channels
+        .clear();
+    let r3 = plan_run(&catalogue(&s1), &stale, Reg::Skip, &ctx("t3", Some("c3")));
+    assert!(r3.changes.is_empty(), "{:?}", r3.changes);
+    assert_eq!(r3.index, r1.index);
+    // A change: the index names its commit.
+    let s4 = step("1", "new", "released", "");
+    let r4 = plan_run(
+        &catalogue(&s4),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t4", Some("c4")),
+    );
+    assert_eq!(summary(&r4.index), "1.0.0 released 1");
+    assert_eq!(r4.index.source_commit.as_deref(), Some("c4"));
+}
+
+/// Holds README "index.json": "versions ascending by semver precedence", also for an index
+/// adopted with its versions in another order (1.10.0 after 1.9.0, not before it as text).
+#[test]
+fn versions_are_written_in_semver_order() {
+    let idx = run_steps(
+        "order",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step(
+                "2",
+                "feature",
+                "released",
+                "1.0.0 released 1; 1.1.0 released 2",
+            ),
+            step(
+                "3",
+                "feature",
+                "released",
+                "1.0.0 released 1; 1.1.0 released 2; 1.2.0 released 3",
+            ),
+        ],
+    );
+    let mut adopted = idx.clone();
+    let img = adopted.images.get_mut("app").unwrap();
+    img.versions[0].version = "1.9.0".into();
+    img.versions[1].version = "1.10.0".into();
+    img.versions[2].version = "1.11.0".into();
+    img.versions.reverse();
+    img.channels.clear();
+    img.testing_channels.clear();
+    let s = step("3", "feature", "released", "");
+    let r = plan_run(&catalogue(&s), &adopted, Reg::Skip, &ctx("t", None));
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert!(r.diags.is_empty(), "{:?}", r.diags);
+    assert_eq!(
+        summary(&r.index),
+        "1.9.0 released 1; 1.10.0 released 2; 1.11.0 released 3"
+    );
+    assert_eq!(r.index.images["app"].channels["latest"].version, "1.11.0");
+}
+
+/// Holds the verifier contract of `VerifyOutcome::Unchanged` ("only ever the answer to a
+/// request with `known_digest`"): an `Unchanged` answer to a request that named no digest
+/// (a release verifies fully) is not a verification — the version is recorded as not
+/// verified, never as passed.
+#[test]
+fn an_unchanged_answer_without_a_known_digest_is_not_a_verification() {
+    let idx = run_steps(
+        "unchanged",
+        vec![step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("1", "new", "released", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("t", None));
+    assert_eq!(first.requests.len(), 1);
+    assert_eq!(first.requests[0].known_digest, None);
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        VerifyOutcome::Unchanged(digest("aaaa")),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("t", None));
+    let v = &r.index.images["app"].versions[0];
+    assert_eq!(v.verification.state, berth::model::VerifyState::Skipped);
+    assert_eq!(v.verification.level, None);
+}
+
+fn passed(d: &str, level: &str, size: u64) -> VerifyOutcome {
+    VerifyOutcome::Passed(ImageFacts {
+        digest: digest(d),
+        platforms: vec!["linux/amd64".into()],
+        size: Some(size),
+        config_labels: BTreeMap::new(),
+        level: level.into(),
+        supply: None,
+    })
+}
+
+/// Holds README "Verification": "`--check-drift` re-resolves the newest released version of
+/// each image: a moved tag is recorded as `drift` (with the digest it points at now) while the
+/// pin stays" — cleared when the tag is back, unchanged while it stays moved, untouched by a
+/// failed check; older released and testing versions are not asked.
+#[test]
+fn drift_of_the_newest_released_version() {
+    let idx = run_steps(
+        "drift",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step(
+                "2",
+                "feature",
+                "released",
+                "1.0.0 released 1 @aaaa; 1.1.0 released 2 @bbbb",
+            )
+            .reg(Reg::Ok("bbbb")),
+            step(
+                "3",
+                "feature",
+                "testing",
+                "1.0.0 released 1 @aaaa; 1.1.0 released 2 @bbbb; 1.2.0 testing 3 @cccc",
+            )
+            .reg(Reg::Ok("cccc")),
+        ],
+    );
+    let s = step("3", "feature", "testing", "");
+    let cat = catalogue(&s);
+    let drift_ctx = |commit: &str| Context {
+        check_drift: true,
+        ..ctx("2026-12-01T00:00:00Z", Some(commit))
+    };
+    let tag = |t: &str| format!("reg.example.com/team/app:{t}");
+    // One run; the registry says where tags 2 and 3 point now.
+    let run = |prev: &Index, now2: VerifyOutcome| {
+        let first = reconcile(&cat, prev, &BTreeMap::new(), &drift_ctx("d"));
+        let asked: Vec<(String, Option<String>)> = first
+            .requests
+            .iter()
+            .map(|r| (r.reference.clone(), r.known_digest.clone()))
+            .collect();
+        assert_eq!(
+            asked,
+            vec![(tag("2"), None), (tag("3"), Some(digest("cccc")))],
+            "only the newest released version (fully) and the testing tag"
+        );
+        let answers = BTreeMap::from([
+            (tag("2"), now2),
+            (tag("3"), VerifyOutcome::Unchanged(digest("cccc"))),
+        ]);
+        reconcile(&cat, prev, &answers, &drift_ctx("d"))
+    };
+    let lines = |r: &berth::lifecycle::Reconciled| -> Vec<String> {
+        r.changes.iter().map(|c| c.to_string()).collect()
+    };
+
+    // Tag 2 moved: drift recorded, pin unchanged.
+    let moved = run(&idx, passed("dddd", "blobs", 10));
+    assert_eq!(
+        lines(&moved),
+        vec![format!(
+            "app@1.1.0: drift: tag {} now points at {}, pinned {} (pin unchanged)",
+            tag("2"),
+            digest("dddd"),
+            digest("bbbb")
+        )]
+    );
+    let v = &moved.index.images["app"].versions[1];
+    assert_eq!(v.digest, Some(digest("bbbb")));
+    assert_eq!(
+        v.drift.as_ref().map(|d| d.digest.clone()),
+        Some(digest("dddd"))
+    );
+    assert_eq!(
+        moved.index.images["app"].channels["latest"].version,
+        "1.1.0"
+    );
+    assert_eq!(
+        moved.index.images["app"].channels["latest"].pull,
+        format!("reg.example.com/team/app@{}", digest("bbbb"))
+    );
+    // Still moved: nothing new. A failed check: nothing either.
+    let again = run(&moved.index, passed("dddd", "blobs", 10));
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert_eq!(again.index, moved.index);
+    let failed = run(
+        &moved.index,
+        VerifyOutcome::Failed("manifest unknown (404)".into()),
+    );
+    assert!(failed.changes.is_empty(), "{:?}", failed.changes);
+    assert_eq!(failed.index, moved.index);
+    // Back at the pin: drift cleared, and the entry is what it was before the drift.
+    let back = run(&moved.index, passed("bbbb", "blobs", 10));
+    assert_eq!(
+        lines(&back),
+        vec![format!(
+            "app@1.1.0: drift resolved: tag {} is back at {}",
+            tag("2"),
+            digest("bbbb")
+        )]
+    );
+    assert_eq!(
+        back.index.images["app"].versions[1],
+        idx.images["app"].versions[1]
+    );
+}
+
+/// Holds README "Testing tags are re-resolved on every run": a registry that sends no
+/// `Docker-Content-Digest` answers a known testing tag with a full verification; when that
+/// finds the recorded digest, nothing is recorded (no new level, size or time).
+#[test]
+fn a_full_answer_with_the_recorded_digest_records_nothing() {
+    let idx = run_steps(
+        "no-header",
+        vec![step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa"))],
+    );
+    let s = step("1", "new", "testing", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("later", Some("c9")));
+    assert_eq!(first.requests[0].known_digest, Some(digest("aaaa")));
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        passed("aaaa", "manifest", 11),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("later", Some("c9")));
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// Holds README "Mutable versions": a new tag of a testing version keeps its number and its
+/// first record time ("retagged"); a new release type re-plans the number from the last
+/// finished version ("replaced by"), recorded anew.
+#[test]
+fn retag_keeps_the_number_and_a_new_type_replaces_it() {
+    let idx = run_steps(
+        "mutable",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step("2", "fix", "testing", "1.0.0 released 1; 1.0.1 testing 2"),
+            step("3", "fix", "testing", "1.0.0 released 1; 1.0.1 testing 3").changes(
+                "app@1.0.1: 1.0.1 retagged: reg.example.com/team/app:2 → reg.example.com/team/app:3 (testing)",
+            ),
+        ],
+    );
+    assert_eq!(
+        idx.images["app"].versions[1].recorded_at,
+        "2026-11-02T00:00:00Z"
+    );
+    assert_eq!(
+        idx.images["app"].versions[1].updated_at,
+        "2026-11-03T00:00:00Z"
+    );
+    let s = step("4", "feature", "testing", "");
+    let r = plan_run(
+        &catalogue(&s),
+        &idx,
+        Reg::Skip,
+        &ctx("2026-12-01T00:00:00Z", None),
+    );
+    assert_eq!(summary(&r.index), "1.0.0 released 1; 1.1.0 testing 4");
+    let lines: Vec<String> = r.changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "app@1.1.0: 1.0.1 (fix, testing) replaced by 1.1.0 (feature, reg.example.com/team/app:4, testing)"
+        ]
+    );
+    assert_eq!(
+        r.index.images["app"].versions[1].recorded_at,
+        "2026-12-01T00:00:00Z"
+    );
+}
+
+/// A refused release whose tag still points at the recorded digest records nothing new, also
+/// when this run verified at another level (`--verify full`): the refusal stands, the entry
+/// stays as it was.
+#[test]
+fn a_standing_refusal_records_nothing_new() {
+    let idx = run_steps(
+        "refusal-stands",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1 @aaaa").reg(Reg::Ok("aaaa")),
+            step("1", "new", "released", "1.0.0 testing 1 @bbbb refused")
+                .reg(Reg::Ok("bbbb"))
+                .err(Code::ReleaseTagMoved),
+        ],
+    );
+    let s = step("1", "new", "released", "");
+    let cat = catalogue(&s);
+    let first = reconcile(&cat, &idx, &BTreeMap::new(), &ctx("later", Some("c9")));
+    let answers = BTreeMap::from([(
+        first.requests[0].reference.clone(),
+        passed("bbbb", "full", 10),
+    )]);
+    let r = reconcile(&cat, &idx, &answers, &ctx("later", Some("c9")));
+    assert_eq!(
+        r.diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec![Code::ReleaseTagMoved]
+    );
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert_eq!(
+        berth::index::to_canonical_json(&r.index),
+        berth::index::to_canonical_json(&idx)
+    );
+}
+
+/// QA change lines name both verdicts: none → passed → failed → none.
+#[test]
+fn qa_change_lines_name_the_verdicts() {
+    run_steps(
+        "qa-lines",
+        vec![
+            step("1", "new", "released", "1.0.0 released 1"),
+            step("1", "new", "released", "1.0.0 released 1 qa=passed")
+                .extra("versions:\n  \"1.0.0\": { qa: passed }\n")
+                .changes("app@1.0.0: qa none → passed"),
+            step("1", "new", "released", "1.0.0 released 1 qa=failed")
+                .extra("versions:\n  \"1.0.0\": { qa: failed, reason: \"run 7\" }\n")
+                .changes("app@1.0.0: qa passed → failed"),
+            step("1", "new", "released", "1.0.0 released 1 qa=passed")
+                .extra("versions:\n  \"1.0.0\": { qa: passed }\n")
+                .changes("app@1.0.0: qa failed → passed"),
+        ],
+    );
+}
+
+/// The E0118 refusals say what was asked: "it cannot become testing / cancelled".
+#[test]
+fn refused_transitions_name_the_stage() {
+    let idx = run_steps(
+        "immutable-msg",
+        vec![step("1", "new", "released", "1.0.0 released 1")],
+    );
+    for stage in ["testing", "cancelled"] {
+        let s = step("1", "new", stage, "");
+        let r = plan_run(&catalogue(&s), &idx, Reg::Skip, &ctx("t", None));
+        let d: Vec<String> = r
+            .diags
+            .iter()
+            .map(|d| format!("{} {}:{}: {}", d.code, d.line, d.column, d.message))
+            .collect();
+        assert_eq!(
+            d,
+            vec![format!(
+                "E0118 12:10: version 1.0.0 is released and immutable; it cannot become {stage}"
+            )]
+        );
+    }
+}
+
+/// A `release.version` kept in the listing while the same tag moves through its stages is
+/// fine when it names the recorded version (as semver: `1.0.0` is `1.0.0`), and E0114 when
+/// it names another.
+#[test]
+fn a_declared_version_on_the_recorded_tag_must_name_it() {
+    run_steps(
+        "declared-same",
+        vec![
+            step("1", "new", "testing", "1.0.0 testing 1").extra("  version: 1.0.0\n"),
+            step("1", "new", "released", "1.0.0 released 1").extra("  version: \"1.0.0\"\n"),
+            step("1", "new", "released", "1.0.0 released 1")
+                .extra("  version: 1.0.1\n")
+                .err(Code::VersionMismatch),
+            // Not semver at all: compared as text, and not the recorded version either.
+            step("1", "new", "released", "1.0.0 released 1")
+                .extra("  version: v1.0.0\n")
+                .err(Code::VersionMismatch),
+        ],
+    );
+}

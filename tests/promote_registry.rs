@@ -327,3 +327,127 @@ fn manual_promote_records_and_refuses_to_move_tags() {
     assert_eq!(tag_digest(&host, "prod/tool", "stable"), Some(a.digest));
     assert_eq!(promotions(&cat).len(), 1);
 }
+
+/// Policies are evaluated only online and on a catalogue without errors; the plan says why
+/// not (nothing pending, nothing asked of the registry).
+#[test]
+fn policies_are_not_evaluated_offline_or_with_catalogue_errors() {
+    let reg = RegistryProc::start(Auth::None);
+    let proxy = FaultProxy::start(reg.addr(), Arc::new(|_, _| Fault::Pass));
+    let host = proxy.addr();
+    push_image(
+        &reg.addr(),
+        "dev/website",
+        Some("1.0-stable"),
+        &Img::new("a"),
+    );
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    policy(&cat, "website-to-qa.yaml", &msr_policy(&host, &host));
+    let plan = cat.plan(&["--offline"]);
+    assert_eq!(
+        plan["promotions"],
+        serde_json::json!({
+            "skipped": "offline: promotion policies not evaluated",
+            "pending": [], "done": [], "problems": [], "rejected": [],
+            "alreadyPromoted": 0, "notMatching": 0,
+            "copy": plan["promotions"]["copy"].clone(),
+        })
+    );
+    // A listing with an error: the plan fails, and says the policies were not evaluated.
+    cat.listing(&Listing::new("bad", &host, "dev/website", "latest"));
+    let o = cat.berth(&["plan", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        plan["promotions"]["skipped"],
+        "catalogue has errors: promotion policies not evaluated"
+    );
+    assert_eq!(plan["promotions"]["pending"], serde_json::json!([]));
+    assert_eq!(proxy.count(), 0, "nothing asked of the registry");
+}
+
+/// Two promotions of one run that render the same target are fine when they copy the same
+/// digest (two policies agreeing), and a problem when the digests differ (the first, in
+/// sorted order, wins; the target is never raced for).
+#[test]
+fn one_target_per_run_unless_the_digest_is_the_same() {
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    let a = push_image(&host, "dev/api", Some("1.0"), &Img::new("a"));
+    push_image(&host, "dev/api", Some("2.0"), &Img::new("b"));
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    let yaml = |name: &str, tag: &str| {
+        format!(
+            "name: {name}\nsource: {{ registry: \"{host}\", repository: dev/api }}\ncriteria:\n  - tag: {{ equals: \"{tag}\" }}\ntarget: {{ registry: \"{host}\", repository: qa/api, tag: current }}\n"
+        )
+    };
+    policy(&cat, "a.yaml", &yaml("first", "1.0"));
+    policy(&cat, "b.yaml", &yaml("second", "1.0"));
+    let plan = cat.plan(&[]);
+    let pending: Vec<(&str, &str)> = plan["promotions"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["policy"].as_str().unwrap(),
+                p["sourceDigest"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pending,
+        vec![("first", a.digest.as_str()), ("second", a.digest.as_str())]
+    );
+    assert_eq!(plan["promotions"]["problems"], serde_json::json!([]));
+
+    policy(&cat, "b.yaml", &yaml("second", "2.0"));
+    let plan = cat.plan(&[]);
+    let pending: Vec<&str> = plan["promotions"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, vec!["first"]);
+    assert_eq!(
+        plan["promotions"]["problems"][0]["message"],
+        format!(
+            "renders target {host}/qa/api:current which another promotion of this run already uses; make the tag template unique per image (add %n or {{{{ tag }}}})"
+        )
+        .as_str()
+    );
+    assert_eq!(plan["promotions"]["problems"][0]["policy"], "second");
+}
+
+/// A tag template that reads `labels` (or `created`) reads the image's config even when no
+/// criterion needs the manifest.
+#[test]
+fn a_template_reading_labels_gets_them_without_label_criteria() {
+    let reg = RegistryProc::start(Auth::None);
+    let host = reg.addr();
+    push_image(
+        &host,
+        "dev/tool",
+        Some("main"),
+        &Img::new("t").label("version", "4.2"),
+    );
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    policy(
+        &cat,
+        "tool.yaml",
+        &format!(
+            "name: tool\nsource: {{ registry: \"{host}\", repository: dev/tool }}\ntarget: {{ registry: \"{host}\", repository: qa/tool, tag: \"v{{{{ labels.version }}}}\" }}\n"
+        ),
+    );
+    let plan = cat.plan(&[]);
+    assert_eq!(
+        plan["promotions"]["problems"],
+        serde_json::json!([]),
+        "{plan:#}"
+    );
+    assert_eq!(
+        plan["promotions"]["pending"][0]["target"],
+        format!("{host}/qa/tool:v4.2").as_str()
+    );
+}

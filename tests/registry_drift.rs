@@ -40,7 +40,29 @@ fn moved_tag_is_drift_and_pin_stays() {
     );
 
     let o = cat.apply(&["--check-drift"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("drift"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let head: Vec<&str> = stdout.lines().take(3).collect();
+    assert_eq!(
+        head,
+        vec![
+            "1 change(s) in 1 image(s):".to_string(),
+            format!(
+                "  d@1.0.0: drift: tag {host}/acme/d:1 now points at {}, pinned {} (pin unchanged)",
+                moved.digest, first.digest
+            ),
+            // The newest released version is re-resolved: manifest GET, config GET, 2 HEADs.
+            "Verification: 1 reference(s) verified, 0 failed; 4 request(s), 0 retr(ies)"
+                .to_string(),
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!(
+            "Wrote {}.\n",
+            cat.root.join("index.json").display()
+        )),
+        "{stdout}"
+    );
     let v = cat.version("d", "1.0.0");
     assert_eq!(v["status"], "released");
     assert_eq!(v["digest"], first.digest.as_str(), "pin unchanged");

@@ -115,3 +115,136 @@ fn full_level_fails_blobs_that_are_truncated_extended_or_corrupted() {
         assert!(v["digest"].is_null(), "{code}: {v:#}");
     }
 }
+
+/// The answer's `Content-Length` header, changed by `f` (or removed when `f` gives `None`).
+fn with_content_length(raw: Vec<u8>, f: fn(u64) -> Option<u64>) -> Vec<u8> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut found = false;
+    let head: String = head
+        .split_inclusive("\r\n")
+        .filter_map(|line| match line.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("content-length") => {
+                found = true;
+                f(v.trim().parse().unwrap()).map(|n| format!("{k}: {n}\r\n"))
+            }
+            _ => Some(line.to_string()),
+        })
+        .collect();
+    assert!(
+        found,
+        "the registry answered without Content-Length: {head}"
+    );
+    let mut out = head.into_bytes();
+    out.extend_from_slice(&raw[split..]);
+    out
+}
+
+/// Holds "a `Content-Length` other than the declared size fails before any byte is read":
+/// the registry announces 7 bytes more than the descriptor and then sends the real blob.
+/// Refused at once as a size mismatch (one GET, no restart); without that check the
+/// download would wait for the missing bytes and restart on the broken body, attempt after
+/// attempt, and fail as a transport error.
+#[test]
+fn an_announced_length_other_than_the_descriptor_fails_before_reading() {
+    let _serial = serial();
+    let reg = RegistryProc::start(Auth::None);
+    let p = push_image(&reg.addr(), "acme/lie", Some("1"), &Img::new("lie"));
+    let layer = p.layers[1].clone();
+    let size = std::fs::read(reg.blob_path(&layer)).unwrap().len();
+    let target = format!("GET /v2/acme/lie/blobs/{layer} ");
+    let proxy = FaultProxy::start(
+        reg.addr(),
+        Arc::new(move |_, line: &str| {
+            if line.starts_with(&target) {
+                Fault::Rewrite(|raw| with_content_length(raw, |n| Some(n + 7)))
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let host = proxy.addr();
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    cat.listing(&Listing::new("lie", &host, "acme/lie", "1"));
+    let plan = cat.plan(&["--verify", "full"]);
+    let v = verification(&plan, "lie");
+    assert_eq!(v["result"], "failed", "{plan:#}");
+    assert_eq!(
+        v["reason"],
+        format!(
+            "size mismatch for blob {layer}: manifest says {size} bytes, registry has {}",
+            size + 7
+        )
+        .as_str()
+    );
+    let gets = proxy
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with(&format!("GET /v2/acme/lie/blobs/{layer} ")))
+        .count();
+    assert_eq!(gets, 1, "a size mismatch is never retried");
+}
+
+/// Holds "sha256 and length computed while reading": when the registry announces no length
+/// (body until the connection closes), the stream itself finds a short blob (at its end) and
+/// a long one (at the first piece past the declared size, not at the end of the body).
+#[test]
+fn without_an_announced_length_the_stream_checks_the_size() {
+    let _serial = serial();
+    let reg = RegistryProc::start(Auth::None);
+    let mut cases = Vec::new();
+    type Change = fn(&mut Vec<u8>);
+    let changes: [(&str, Change); 2] = [
+        ("short", |b: &mut Vec<u8>| b.truncate(b.len() / 2)),
+        // Far more than one network read: the download stops long before its end.
+        ("long", |b: &mut Vec<u8>| {
+            b.extend_from_slice(&[b'x'; 4 * 1024 * 1024])
+        }),
+    ];
+    for (code, change) in changes {
+        let repo = format!("acme/{code}");
+        let p = push_image(&reg.addr(), &repo, Some("1"), &Img::new(code));
+        let path = reg.blob_path(&p.layers[1]);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let declared = bytes.len();
+        change(&mut bytes);
+        std::fs::write(&path, &bytes).unwrap();
+        cases.push((code, p.layers[1].clone(), declared, bytes.len()));
+    }
+    let proxy = FaultProxy::start(
+        reg.addr(),
+        Arc::new(|_, line: &str| {
+            if line.starts_with("GET ") && line.contains("/blobs/") {
+                Fault::Rewrite(|raw| with_content_length(raw, |_| None))
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let host = proxy.addr();
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    for (code, ..) in &cases {
+        cat.listing(&Listing::new(code, &host, &format!("acme/{code}"), "1"));
+    }
+    let plan = cat.plan(&["--verify", "full"]);
+    for (code, digest, declared, served) in &cases {
+        let v = verification(&plan, code);
+        assert_eq!(v["result"], "failed", "{code}: {plan:#}");
+        let reason = v["reason"].as_str().unwrap();
+        let prefix = format!(
+            "size mismatch for blob {digest}: manifest says {declared} bytes, registry has "
+        );
+        let seen: usize = reason
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{code}: {reason}"))
+            .parse()
+            .unwrap();
+        if served < declared {
+            assert_eq!(seen, *served, "{code}: the whole short body was read");
+        } else {
+            assert!(seen > *declared && seen < *served, "{code}: {reason}");
+        }
+    }
+}

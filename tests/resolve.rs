@@ -460,3 +460,77 @@ fn readme_pipeline_recipes_run_as_written() {
     // A shell with only curl and jq.
     assert_eq!(sh(&block("sh"), dir.path(), &env).trim(), CI_BASE_1);
 }
+
+/// The resolution rules of README "Lifecycle rules" (resolve) with their exact messages,
+/// through the library on the demo index and on a copy in which python-lint 1.0.1 failed its
+/// check and ci-base 1.0.0 was cancelled.
+#[test]
+fn resolution_rules_and_their_messages() {
+    use berth::lifecycle::resolve::resolve;
+    use berth::model::{Status, VerificationEntry, VerifyState};
+    let text = std::fs::read_to_string(demo_index()).unwrap();
+    let demo = berth::index::parse(&text, "index.json").unwrap();
+    // Not CODE@SELECTOR: an empty code or selector too.
+    for target in ["ci-base", "ci-base@", "@latest", "@"] {
+        assert_eq!(
+            resolve(&demo, target, None).unwrap_err().to_string(),
+            format!(
+                "`{target}` is not CODE@SELECTOR (e.g. ci-base@1.latest, ci-base@latest, ci-base@1.2.0)"
+            )
+        );
+    }
+    // An exact pin of a delisted version resolves, deprecated, with a warning.
+    let r = resolve(&demo, "node-build@1.0.0", None).unwrap();
+    assert_eq!((r.version.as_str(), r.deprecated), ("1.0.0", true));
+    assert_eq!(
+        r.warnings,
+        vec!["node-build@1.0.0 is delisted (deprecated)"]
+    );
+    // A released version through its channel: not deprecated, no warning.
+    let r = resolve(&demo, "node-build@2.0.0", None).unwrap();
+    assert_eq!((r.deprecated, r.warnings.len()), (false, 0));
+
+    let mut idx = demo.clone();
+    let lint = idx.images.get_mut("python-lint").unwrap();
+    let v = lint
+        .versions
+        .iter_mut()
+        .find(|v| v.version == "1.0.1")
+        .unwrap();
+    v.status = Status::CheckFailed;
+    v.verification = VerificationEntry {
+        state: VerifyState::Failed,
+        level: None,
+        reason: Some("manifest unknown (404)".into()),
+    };
+    let ci = idx.images.get_mut("ci-base").unwrap();
+    ci.versions
+        .iter_mut()
+        .find(|v| v.version == "1.0.0")
+        .unwrap()
+        .status = Status::Cancelled;
+    for (target, project, want) in [
+        (
+            "python-lint@1.0.1",
+            None,
+            "python-lint@1.0.1 is check-failed (pull verification failed: manifest unknown (404))",
+        ),
+        (
+            "python-lint@1.0.1",
+            Some("quality-debug"),
+            "python-lint@1.0.1 is check-failed (pull verification failed: manifest unknown (404))",
+        ),
+        ("ci-base@1.0.0", None, "ci-base@1.0.0 is cancelled"),
+        (
+            "ci-base@1.0.0",
+            Some("ci-debug"),
+            "ci-base@1.0.0 is cancelled",
+        ),
+    ] {
+        assert_eq!(
+            resolve(&idx, target, project).unwrap_err().to_string(),
+            want,
+            "{target} {project:?}"
+        );
+    }
+}

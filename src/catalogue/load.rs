@@ -76,7 +76,9 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
     let config_path = root.join(CONFIG_FILE);
     if is_symlink(&config_path) {
         diags.push(symlink_error(root, &config_path, "berth.yaml"));
-    } else if config_path.is_file() {
+    } else if config_path.exists() {
+        // Whatever it is: a berth.yaml that cannot be read (a directory, say) is E0001,
+        // never a silent default configuration.
         if let Some(cfg) = read_yaml::<Config>(root, &config_path, &mut diags) {
             cat.config = cfg;
         }
@@ -353,6 +355,16 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         kind = error;
     }
     let (code, hint) = match kind {
+        // `max_documents: 1` reports a second document as a budget breach; it is the
+        // several-documents rule (E0002), not a resource limit.
+        E::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
+            ..
+        }
+        | E::MultipleDocuments { .. } => (
+            Code::YamlSyntax,
+            Some("one YAML document per file".to_string()),
+        ),
         E::Budget { .. }
         | E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
@@ -375,6 +387,8 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         | E::SerdeInvalidType { .. }
         | E::SerdeInvalidValue { .. }
         | E::SerdeUnknownVariant { .. }
+        // "expected string scalar" where a listing has a sequence: a wrong type.
+        | E::Unexpected { .. }
         | E::SerdeInvalidLength { .. }
         | E::NullIntoString { .. } => (
             Code::InvalidShape,
@@ -386,10 +400,6 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         E::DuplicateMappingKey { .. } => (
             Code::YamlSyntax,
             Some("remove one of the two entries".to_string()),
-        ),
-        E::MultipleDocuments { .. } => (
-            Code::YamlSyntax,
-            Some("one YAML document per file".to_string()),
         ),
         _ => (Code::YamlSyntax, None),
     };

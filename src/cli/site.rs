@@ -308,14 +308,15 @@ impl SiteWriter {
                 Err(e) => e.kind() != std::io::ErrorKind::NotFound,
             };
         let parent = path.parent().expect("a file in the site directory");
-        if self
-            .dirs
-            .lock()
-            .expect("no panic while holding the lock")
-            .insert(parent.to_path_buf())
         {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            // Create the folder while holding the lock: another thread that finds it in the set
+            // must also find it on disk (a race here lost pages under load).
+            let mut dirs = self.dirs.lock().expect("no panic while holding the lock");
+            if !dirs.contains(parent) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+                dirs.insert(parent.to_path_buf());
+            }
         }
         let result = if exists {
             replace(&path, &f.bytes)

@@ -91,16 +91,20 @@ impl Limits {
 
     /// Backoff before retry number `retry` (1-based): full jitter over base·2^(retry-1).
     pub(super) fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .backoff_base
-            .saturating_mul(1u32 << (retry - 1).min(16))
-            .min(self.backoff_max);
-        let nanos = exp.as_nanos() as u64;
+        let nanos = self.backoff_ceiling(retry).as_nanos() as u64;
         Duration::from_nanos(if nanos == 0 {
             0
         } else {
             fastrand::u64(0..=nanos)
         })
+    }
+
+    /// The longest backoff before retry `retry` (1-based): base·2^(retry-1), capped by
+    /// [`Limits::backoff_max`] (the exponent stops growing at 2^16).
+    fn backoff_ceiling(&self, retry: u32) -> Duration {
+        self.backoff_base
+            .saturating_mul(1u32 << (retry.max(1) - 1).min(16))
+            .min(self.backoff_max)
     }
 }
 
@@ -367,6 +371,52 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    /// Holds "retried with exponential backoff": the ceiling doubles per retry from the base
+    /// up to the cap (a constant backoff — the shift gone — fails here).
+    #[test]
+    fn backoff_ceiling_doubles_per_retry_up_to_the_cap() {
+        let l = Limits {
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(1000),
+            ..Limits::default()
+        };
+        let ms: Vec<u128> = (1..=6).map(|r| l.backoff_ceiling(r).as_millis()).collect();
+        assert_eq!(ms, vec![100, 200, 400, 800, 1000, 1000]);
+        // The exponent stops at 2^16: no overflow however many retries.
+        let uncapped = Limits {
+            backoff_base: Duration::from_nanos(1),
+            backoff_max: Duration::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(uncapped.backoff_ceiling(17), Duration::from_nanos(1 << 16));
+        assert_eq!(uncapped.backoff_ceiling(40), Duration::from_nanos(1 << 16));
+        assert_eq!(uncapped.backoff_ceiling(0), Duration::from_nanos(1));
+        // A zero base never waits.
+        let zero = Limits {
+            backoff_base: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert_eq!(zero.backoff(3), Duration::ZERO);
+    }
+
+    /// Full jitter: every delay lies in [0, ceiling], and they spread over that range (the
+    /// chance that 400 uniform samples all miss a half is 2^-400).
+    #[test]
+    fn backoff_is_jittered_over_the_whole_ceiling() {
+        let l = Limits {
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        for retry in 1..=5 {
+            let ceiling = l.backoff_ceiling(retry);
+            let samples: Vec<Duration> = (0..400).map(|_| l.backoff(retry)).collect();
+            assert!(samples.iter().all(|d| *d <= ceiling), "retry {retry}");
+            assert!(samples.iter().any(|d| *d > ceiling / 2), "retry {retry}");
+            assert!(samples.iter().any(|d| *d < ceiling / 2), "retry {retry}");
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod github_fake;
 pub mod gitrepo;
 pub mod integrity;
 pub mod memory;
+pub mod paging;
 pub mod secrets;
 pub mod served;
 pub mod static_http;

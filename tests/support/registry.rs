@@ -32,7 +32,17 @@ impl RegistryProc {
 
     /// Start on an existing storage directory (e.g. seeded anonymously, then restarted with
     /// authentication).
-    pub fn start_in(mut dir: tempfile::TempDir, auth: Auth) -> Self {
+    pub fn start_in(dir: tempfile::TempDir, auth: Auth) -> Self {
+        Self::start_configured(dir, auth, "")
+    }
+
+    /// Start with `extra` appended to the registry's `config.yml` (top-level sections, e.g.
+    /// `catalog:\n  maxentries: 50\n`).
+    pub fn start_with(auth: Auth, extra: &str) -> Self {
+        Self::start_configured(tempfile::tempdir().unwrap(), auth, extra)
+    }
+
+    fn start_configured(mut dir: tempfile::TempDir, auth: Auth, extra: &str) -> Self {
         need("docker-registry", "docker-registry");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
@@ -64,7 +74,7 @@ impl RegistryProc {
         for _ in 0..5 {
             let port = free_port();
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-test-secret\n{auth_yaml}",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-test-secret\n{auth_yaml}{extra}",
                 storage.display()
             );
             let cfg = dir.path().join("config.yml");
