@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 // berth allocates many small, short-lived values (one parse tree per listing); mimalloc keeps
-// that cheap where glibc malloc spends a sixth of a large run consolidating free lists.
+// that cheap where glibc malloc spends a sixth of a large run consolidating free lists. Built
+// without transparent huge pages (`no_thp`): the first touch of a huge page zeroes 2 MiB and
+// may make the kernel compact memory to find one, which cost a 100,000-listing validate more
+// than half of its system time; berth's memory is small objects, not large arrays.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -850,10 +850,7 @@ fn source_commit_names_the_last_effective_change() {
     assert_eq!(r2.index.source_commit.as_deref(), Some("c1"));
     // Channels missing from the recorded index are recomputed, which is no change of state.
     let mut stale = r1.index.clone();
-    stale
-        .images
-        .get_mut("app")
-        .unwrap()
+    std::sync::Arc::make_mut(stale.images.get_mut("app").unwrap())
         .testing_channels
         .clear();
     let r3 = plan_run(&catalogue(&s1), &stale, Reg::Skip, &ctx("t3", Some("c3")));
@@ -894,7 +891,7 @@ fn versions_are_written_in_semver_order() {
         ],
     );
     let mut adopted = idx.clone();
-    let img = adopted.images.get_mut("app").unwrap();
+    let img = std::sync::Arc::make_mut(adopted.images.get_mut("app").unwrap());
     img.versions[0].version = "1.9.0".into();
     img.versions[1].version = "1.10.0".into();
     img.versions[2].version = "1.11.0".into();

@@ -553,11 +553,11 @@ fn catalogue(versions: Option<&[&str]>) -> tempfile::TempDir {
         };
         index.images.insert(
             "ci-base".to_string(),
-            ImageEntry {
+            std::sync::Arc::new(ImageEntry {
                 code: "ci-base".to_string(),
                 versions: vs.iter().map(|v| version_entry(v)).collect(),
                 ..ImageEntry::default()
-            },
+            }),
         );
         std::fs::write(
             dir.path().join("index.json"),

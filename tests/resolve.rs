@@ -491,7 +491,7 @@ fn resolution_rules_and_their_messages() {
     assert_eq!((r.deprecated, r.warnings.len()), (false, 0));
 
     let mut idx = demo.clone();
-    let lint = idx.images.get_mut("python-lint").unwrap();
+    let lint = std::sync::Arc::make_mut(idx.images.get_mut("python-lint").unwrap());
     let v = lint
         .versions
         .iter_mut()
@@ -503,7 +503,7 @@ fn resolution_rules_and_their_messages() {
         level: None,
         reason: Some("manifest unknown (404)".into()),
     };
-    let ci = idx.images.get_mut("ci-base").unwrap();
+    let ci = std::sync::Arc::make_mut(idx.images.get_mut("ci-base").unwrap());
     ci.versions
         .iter_mut()
         .find(|v| v.version == "1.0.0")

@@ -68,6 +68,17 @@ pub fn check_root(root: &Path) -> Result<(), NotACatalogue> {
 
 /// Read `root`; diagnostics describe every file that could not be used.
 pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
+    let (mut cat, mut diags) = load_config(root);
+    let (listings, policies, file_diags) = load_files(root);
+    cat.listings = listings;
+    cat.policies = policies;
+    diags.extend(file_diags);
+    (cat, diags)
+}
+
+/// The first part of [`load`]: `berth.yaml` only (listings and policies left empty), so that
+/// a caller can read the index it names while [`load_files`] reads the rest.
+pub fn load_config(root: &Path) -> (Catalogue, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut cat = Catalogue {
         root: root.to_path_buf(),
@@ -84,23 +95,45 @@ pub fn load(root: &Path) -> (Catalogue, Diagnostics) {
         }
         cat.config_path = Some(PathBuf::from(CONFIG_FILE));
     }
-    for path in yaml_files(&root.join("images"), root, "listing", &mut diags) {
-        if let Some(value) = read_yaml::<Listing>(root, &path, &mut diags) {
-            cat.listings.push(Source {
-                path: crate::model::diag::rel(root, &path),
-                value,
-            });
-        }
-    }
-    for path in yaml_files(&root.join("policies"), root, "policy", &mut diags) {
-        if let Some(value) = read_yaml::<Policy>(root, &path, &mut diags) {
-            cat.policies.push(Source {
-                path: crate::model::diag::rel(root, &path),
-                value,
-            });
-        }
-    }
     (cat, diags)
+}
+
+/// The second part of [`load`]: the listings and policies below `root`, in sorted path
+/// order, read and parsed on all cores.
+pub fn load_files(root: &Path) -> (Vec<Source<Listing>>, Vec<Source<Policy>>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let listings = yaml_files(&root.join("images"), root, "listing", &mut diags);
+    let listings = read_all::<Listing>(root, listings, &mut diags);
+    let policies = yaml_files(&root.join("policies"), root, "policy", &mut diags);
+    let policies = read_all::<Policy>(root, policies, &mut diags);
+    (listings, policies, diags)
+}
+
+/// Read and parse `paths` on all cores (each file read once), keeping their sorted order:
+/// the result and the diagnostics are the same as reading them one after the other.
+fn read_all<T: DeserializeOwned + Send>(
+    root: &Path,
+    paths: Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) -> Vec<Source<T>> {
+    use rayon::prelude::*;
+    let read: Vec<(Option<Source<T>>, Diagnostics)> = paths
+        .into_par_iter()
+        .map(|path| {
+            let mut d = Diagnostics::new();
+            let source = read_yaml::<T>(root, &path, &mut d).map(|value| Source {
+                path: crate::model::diag::rel(root, &path),
+                value,
+            });
+            (source, d)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(read.len());
+    for (source, d) in read {
+        diags.extend(d);
+        out.extend(source);
+    }
+    out
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -194,6 +227,9 @@ pub fn read_yaml<T: DeserializeOwned>(
     }
 }
 
+/// Initial buffer of [`read_text`]: a listing is well under this.
+const READ_CAPACITY: usize = 8 * 1024;
+
 /// Read a text file with the size limit applied before reading it whole.
 pub fn read_text(path: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<String> {
     use std::io::Read;
@@ -214,7 +250,9 @@ pub fn read_text(path: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<Str
             return None;
         }
     };
-    let mut text = String::new();
+    // Room for a typical file up front: one read fills it and one more finds the end (an
+    // empty buffer would be grown from 32 bytes, one system call per doubling).
+    let mut text = String::with_capacity(READ_CAPACITY);
     if let Err(e) = (&mut file)
         .take(MAX_YAML_BYTES + 1)
         .read_to_string(&mut text)
@@ -279,6 +317,9 @@ fn yaml_options() -> serde_saphyr::Options {
             max_replay_stack_depth: 8,
         },
         with_snippet: false,
+        // Comments carry nothing berth reads (`berth mark` keeps them with its own scanner):
+        // collecting them would cost a tenth of the parse.
+        emit_comments: false,
     }
 }
 

@@ -304,6 +304,12 @@ fn record_key(ctx: &Ctx, index: &Path) -> Result<String> {
 
 /// Record that berth wrote `bytes` to `index` (catalogue-relative). No-op outside git.
 pub fn record_written(catalogue: &Path, index: &Path, bytes: &[u8]) -> Result<()> {
+    record_written_sha256(catalogue, index, &sha256_hex(bytes))
+}
+
+/// [`record_written`] by the bytes' hex sha256 (an index streamed to its file is never held
+/// whole).
+pub fn record_written_sha256(catalogue: &Path, index: &Path, sha256: &str) -> Result<()> {
     let Some(ctx) = open(catalogue)? else {
         return Ok(());
     };
@@ -315,7 +321,7 @@ pub fn record_written(catalogue: &Path, index: &Path, bytes: &[u8]) -> Result<()
         .filter(|l| l.split_once(' ').map(|(_, p)| p) != Some(key.as_str()))
         .map(str::to_string)
         .collect();
-    lines.push(format!("{} {key}", sha256_hex(bytes)));
+    lines.push(format!("{sha256} {key}"));
     let text: String = lines.into_iter().map(|l| l + "\n").collect();
     crate::model::fsutil::write_atomic(&path, text.as_bytes())
         .map(|_| ())

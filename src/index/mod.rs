@@ -11,6 +11,8 @@ pub mod check;
 
 pub mod source;
 
+pub mod write;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -132,8 +134,9 @@ pub fn read(path: &Path) -> Result<Option<(Index, String)>, IndexError> {
 /// and maps are `BTreeMap`s, so keys come out sorted at every level. That is several times
 /// faster on a large catalogue than sorting a `Value` tree.
 pub fn to_canonical_json(index: &Index) -> String {
-    let mut s = serde_json::to_string_pretty(index).expect("index serializes");
-    s.push('\n');
+    let mut bytes = Vec::new();
+    write::write_canonical(index, &mut bytes).expect("index serializes");
+    let s = String::from_utf8(bytes).expect("JSON is UTF-8");
     debug_assert_eq!(
         s,
         canonical_string(&serde_json::to_value(index).expect("index serializes")),
@@ -273,7 +276,7 @@ mod tests {
             versions: vec![v],
         };
         let idx = Index {
-            images: [("x".to_string(), img)].into(),
+            images: [("x".to_string(), std::sync::Arc::new(img))].into(),
             promotions: vec![PromotionRecord {
                 artefacts: vec![PromotedArtefact {
                     digest: "sha256:s".into(),

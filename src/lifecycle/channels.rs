@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 
-use crate::model::{ChannelEntry, QaStatus, Status, VersionEntry};
+use crate::model::{ChannelEntry, QaStatus, Status, VecMap, VersionEntry};
 
 /// Which audience channels are computed for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,14 +44,14 @@ fn entry(v: &VersionEntry, deprecated: bool) -> ChannelEntry {
 }
 
 /// Compute the channels of `versions` for `audience`.
-pub fn compute(versions: &[VersionEntry], audience: Audience) -> BTreeMap<String, ChannelEntry> {
+pub fn compute(versions: &[VersionEntry], audience: Audience) -> VecMap<String, ChannelEntry> {
     let mut parsed: Vec<(Version, &VersionEntry)> = versions
         .iter()
         .filter_map(|v| Version::parse(&v.version).ok().map(|sv| (sv, v)))
         .collect();
     parsed.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut out = BTreeMap::new();
+    let mut out = VecMap::new();
     let mut per_major: BTreeMap<u64, ChannelEntry> = BTreeMap::new();
     let mut fallback: BTreeMap<u64, ChannelEntry> = BTreeMap::new();
     for (sv, v) in &parsed {
@@ -107,7 +107,7 @@ mod tests {
         }
     }
 
-    fn show(m: &BTreeMap<String, ChannelEntry>) -> Vec<String> {
+    fn show(m: &VecMap<String, ChannelEntry>) -> Vec<String> {
         m.iter()
             .map(|(k, e)| format!("{k}={}{}", e.version, if e.deprecated { "!" } else { "" }))
             .collect()

@@ -23,6 +23,7 @@ mod transitions;
 pub mod version;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use semver::Version;
 use serde::Serialize;
@@ -156,23 +157,37 @@ pub fn reconcile(
         requests: Vec::new(),
     };
     let mut seen_codes = std::collections::BTreeSet::new();
-    for src in &cat.listings {
-        let code = src.value.code.value.clone();
-        if !seen_codes.insert(code.clone()) {
-            // Duplicate codes are reported by validate; the first listing wins here.
-            continue;
-        }
+    // Duplicate codes are reported by validate; the first listing wins here.
+    let firsts: Vec<_> = cat
+        .listings
+        .iter()
+        .filter(|src| seen_codes.insert(src.value.code.value.as_str()))
+        .collect();
+    // Images are independent: run them on all cores, then merge in listing order (the
+    // result is the same as running them one after the other).
+    let runs: Vec<(ImageRun<'_>, Arc<ImageEntry>)> = {
+        use rayon::prelude::*;
+        firsts
+            .par_iter()
+            .map(|src| {
+                let mut img = ImageRun {
+                    src,
+                    root: &cat.root,
+                    ctx,
+                    outcomes,
+                    changes: Vec::new(),
+                    diags: Diagnostics::new(),
+                    requests: Vec::new(),
+                };
+                let before = prev.images.get(src.value.code.value.as_str());
+                let entry = img.run(before.map(|e| &**e));
+                (img, share(before, entry))
+            })
+            .collect()
+    };
+    for (img, entry) in runs {
+        let code = img.src.value.code.value.clone();
         let prev_entry = prev.images.get(&code);
-        let mut img = ImageRun {
-            src,
-            root: &cat.root,
-            ctx,
-            outcomes,
-            changes: Vec::new(),
-            diags: Diagnostics::new(),
-            requests: Vec::new(),
-        };
-        let entry = img.run(prev_entry);
         if img.diags.has_blocking_errors() {
             // One image's error never blocks the others: keep its recorded state as it was.
             // (A refused release is recorded: the image's new state is kept, see diag.rs.)
@@ -188,13 +203,13 @@ pub fn reconcile(
         out.index.images.insert(code, entry);
     }
     for (code, p) in &prev.images {
-        if !seen_codes.contains(code) {
+        if !seen_codes.contains(code.as_str()) {
             let (entry, changes) = removed_listing(p, ctx);
             out.changes.extend(changes);
-            out.index.images.insert(code.clone(), entry);
+            out.index.images.insert(code.clone(), share(Some(p), entry));
         }
     }
-    if out.index != *prev && !out.changes.is_empty() {
+    if !out.changes.is_empty() && !same_index(&out.index, prev) {
         // sourceCommit names the commit of the last effective change, so a run with nothing
         // to do leaves the index byte-identical even though HEAD moved.
         out.index.source_commit = ctx.commit.clone();
@@ -202,6 +217,27 @@ pub fn reconcile(
     out.requests.sort();
     out.requests.dedup();
     out
+}
+
+/// The entry an image ends with: the recorded one itself when nothing changed (shared, not
+/// copied: the next index then costs memory only for what changed), else the new one.
+fn share(before: Option<&Arc<ImageEntry>>, entry: ImageEntry) -> Arc<ImageEntry> {
+    match before {
+        Some(b) if **b == entry => Arc::clone(b),
+        _ => Arc::new(entry),
+    }
+}
+
+/// `a == b`, with shared image entries equal without a field-by-field comparison.
+fn same_index(a: &Index, b: &Index) -> bool {
+    a.schema_version == b.schema_version
+        && a.source_commit == b.source_commit
+        && a.promotions == b.promotions
+        && a.images.len() == b.images.len()
+        && a.images
+            .iter()
+            .zip(&b.images)
+            .all(|((ka, ea), (kb, eb))| ka == kb && (Arc::ptr_eq(ea, eb) || ea == eb))
 }
 
 /// A listing whose file was deleted: its history stays, nothing stays installable.

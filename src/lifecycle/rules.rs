@@ -66,7 +66,7 @@ pub(super) fn apply_facts(v: &mut VersionEntry, r: &ImageRef, o: &VerifyOutcome)
             v.pull = Some(r.pinned(&f.digest));
             v.platforms = f.platforms.clone();
             v.size = f.size;
-            v.config_labels = f.config_labels.clone();
+            v.config_labels = f.config_labels.clone().into();
             v.supply_chain = f.supply.clone();
         }
         VerifyOutcome::Failed(_) => {

@@ -36,7 +36,7 @@ pub(super) struct ImageRun<'a> {
     pub(super) requests: Vec<VerifyRequest>,
 }
 
-impl ImageRun<'_> {
+impl<'a> ImageRun<'a> {
     pub(super) fn l(&self) -> &Listing {
         &self.src.value
     }
@@ -142,8 +142,8 @@ impl ImageRun<'_> {
             debug_project: l.debug_project.as_ref().map(|c| c.value.clone()),
             dockerfile,
             versions: Vec::new(),
-            channels: BTreeMap::new(),
-            testing_channels: BTreeMap::new(),
+            channels: Default::default(),
+            testing_channels: Default::default(),
         };
         if let Some(p) = prev {
             let mut fields = Vec::new();
@@ -174,7 +174,8 @@ impl ImageRun<'_> {
 
     /// Bring the versions in line with `image` + `release` of the listing.
     pub(super) fn release(&mut self, versions: &mut Vec<VersionEntry>) {
-        let l = self.l().clone();
+        // The listing outlives the run: borrow it, not `self` (which is changed below).
+        let l: &'a Listing = &self.src.value;
         let want = ImageRef::of_spec(&l.image);
         let want_s = want.to_string();
         let kind = l.release.kind.value;
@@ -309,7 +310,7 @@ impl ImageRun<'_> {
             pull: None,
             platforms: Vec::new(),
             size: None,
-            config_labels: BTreeMap::new(),
+            config_labels: Default::default(),
             notes: l.release.notes.clone(),
             recorded_at: self.ctx.now.clone(),
             updated_at: self.ctx.now.clone(),

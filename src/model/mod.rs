@@ -26,6 +26,7 @@ pub mod schema;
 pub mod span;
 pub mod supply;
 pub mod time;
+pub mod vec_map;
 
 pub use catalogue::{CONFIG_FILE, Catalogue, Source};
 pub use supply::{
@@ -35,11 +36,13 @@ pub use supply::{
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::span::Sp;
+pub use crate::model::vec_map::VecMap;
 
 // ---------------------------------------------------------------------------------------------
 // berth.yaml
@@ -418,8 +421,10 @@ pub const INDEX_SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Index {
+    // (`Arc`: the next index of a plan shares the recorded entries of the images that did not
+    // change, so a large index is not held twice.)
     /// Images by code.
-    pub images: BTreeMap<String, ImageEntry>,
+    pub images: BTreeMap<String, Arc<ImageEntry>>,
     /// Every promotion ever made, oldest first.
     #[serde(default)]
     pub promotions: Vec<PromotionRecord>,
@@ -438,7 +443,7 @@ pub struct ImageEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `latest` and `M.latest` for everyone.
-    pub channels: BTreeMap<String, ChannelEntry>,
+    pub channels: VecMap<String, ChannelEntry>,
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_project: Option<String>,
@@ -453,7 +458,7 @@ pub struct ImageEntry {
     pub publisher: String,
     pub summary: String,
     /// Channels as the debug project sees them (testing versions included).
-    pub testing_channels: BTreeMap<String, ChannelEntry>,
+    pub testing_channels: VecMap<String, ChannelEntry>,
     /// Versions, ascending by semver precedence.
     pub versions: Vec<VersionEntry>,
 }
@@ -514,8 +519,8 @@ pub struct VersionEntry {
     /// Catalogue commit that recorded the last change (null outside git).
     pub catalogue_commit: Option<String>,
     /// Config labels of the image, when verified.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub config_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "VecMap::is_empty")]
+    pub config_labels: VecMap<String, String>,
     /// Manifest or index digest the tag resolved to (pinned once released).
     pub digest: Option<String>,
     /// Set when the tag of a released version now points at another digest.

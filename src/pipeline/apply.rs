@@ -101,13 +101,13 @@ pub fn apply(
     if opts.out.is_none() {
         crate::pipeline::integrity::remove_leftovers(&c.index_path)?;
     }
-    let wrote = crate::index::write_atomic(&target, &c.next_text)?;
+    let wrote = crate::index::write::write_atomic(&target, c.next())?;
     if opts.out.is_none() {
-        crate::pipeline::integrity::record_written(&popts.catalogue, &target, &c.next_text)?;
+        crate::pipeline::integrity::record_written(&popts.catalogue, &target, &wrote.sha256)?;
     }
     step(Step::Wrote {
         path: &target,
-        changed: wrote,
+        changed: wrote.changed,
     })?;
     let done = Applied::Done {
         promotion_problems: c.promotions.has_problems(),
@@ -156,11 +156,11 @@ pub fn apply(
                 again.diagnostics.iter().filter(|d| d.is_error()).count()
             );
         }
-        crate::index::write_atomic(&again.index_path, &again.next_text)?;
+        let wrote = crate::index::write::write_atomic(&again.index_path, again.next())?;
         crate::pipeline::integrity::record_written(
             &popts.catalogue,
             &again.index_path,
-            &again.next_text,
+            &wrote.sha256,
         )?;
         // The commit goes on top of the fetched tip: describe it against that tip's index.
         let parent = parent_index(&popts.catalogue, &rel[0]);
@@ -184,8 +184,8 @@ fn execute_promotions(c: &mut Computed) {
         return;
     }
     crate::promote::execute_planned(&c.catalogue, &mut c.promotions);
-    c.next.promotions.extend(c.promotions.done.iter().cloned());
-    c.next_text = crate::index::to_canonical_json(&c.next);
+    let done = c.promotions.done.clone();
+    c.next_mut().promotions.extend(done);
 }
 
 fn relative_to(root: &Path, p: &Path) -> PathBuf {
@@ -352,7 +352,7 @@ pub fn commit_message(
 ) -> anyhow::Result<String> {
     let empty = crate::index::empty();
     let old = parent.map(|p| &p.0).unwrap_or(&empty);
-    let d = describe(old, &c.next);
+    let d = describe(old, c.next());
     let summary = if d.items.is_empty() {
         "no changes".to_string()
     } else if d.items.len() > SUMMARY_ITEMS {
@@ -368,7 +368,7 @@ pub fn commit_message(
     vars.insert("summary", summary);
     vars.insert("changed", d.images.to_string());
     vars.insert("versions", d.versions.join(", "));
-    vars.insert("source", c.next.source_commit.clone().unwrap_or_default());
+    vars.insert("source", c.next().source_commit.clone().unwrap_or_default());
     let template = c
         .catalogue
         .config
@@ -381,8 +381,8 @@ pub fn commit_message(
     let mut msg = template.render(&vars)?.trim_end().to_string();
     // The engine's lines are richer, but they describe the change from the index the run
     // started from; use them only when that is the parent's.
-    let engine = parent.map(|p| p.1.as_str()) == c.prev_text.as_deref()
-        || (parent.is_none() && c.prev_text.is_none());
+    let engine = parent.map(|p| crate::index::sha256_hex(p.1.as_bytes())) == c.prev_sha256
+        || (parent.is_none() && c.prev_sha256.is_none());
     let mut body: Vec<String> = if engine {
         c.changes.iter().map(|ch| ch.to_string()).collect()
     } else {
@@ -397,9 +397,7 @@ pub fn commit_message(
         msg.pop();
     }
     msg.push_str("\n\n");
-    msg.push_str(&crate::gitops::history::trailer_line(
-        &crate::index::sha256_hex(c.next_text.as_bytes()),
-    ));
+    msg.push_str(&crate::gitops::history::trailer_line(c.next_sha256()));
     msg.push('\n');
     Ok(msg)
 }

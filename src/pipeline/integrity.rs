@@ -172,9 +172,10 @@ pub fn check_against_base(
     d
 }
 
-/// Record that berth wrote `text` to `index`, so a later run trusts the uncommitted file.
-pub fn record_written(catalogue: &Path, index: &Path, text: &str) -> anyhow::Result<()> {
-    history::record_written(catalogue, &absolute(index), text.as_bytes())?;
+/// Record that berth wrote the bytes with hex sha256 `sha256` to `index`, so a later run
+/// trusts the uncommitted file.
+pub fn record_written(catalogue: &Path, index: &Path, sha256: &str) -> anyhow::Result<()> {
+    history::record_written_sha256(catalogue, &absolute(index), sha256)?;
     Ok(())
 }
 

@@ -35,15 +35,21 @@ pub struct Options {
 }
 
 /// Result of a plan computation.
+///
+/// Neither index is held as text: the file the plan started from is known by its sha256, the
+/// next index's bytes are hashed on demand ([`Computed::next_sha256`], streamed) and streamed
+/// into the file by apply ([`crate::index::write::write_atomic`]).
 #[derive(Debug)]
 pub struct Computed {
     pub catalogue: Catalogue,
     pub index_path: PathBuf,
-    pub prev_text: Option<String>,
+    /// Hex sha256 of the index file the plan started from (`None`: there was none).
+    pub prev_sha256: Option<String>,
     /// The recorded state the plan started from.
     pub prev: Index,
-    pub next: Index,
-    pub next_text: String,
+    next: Index,
+    /// sha256 of `next`'s canonical bytes, computed once when first asked for.
+    next_sha256: std::sync::OnceLock<String>,
     pub changes: Vec<Change>,
     pub verifications: Vec<VerificationLine>,
     pub stats: VerifyStats,
@@ -62,9 +68,23 @@ impl Computed {
     pub fn blocks_write(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::blocks_write)
     }
+    /// The next index: what apply writes.
+    pub fn next(&self) -> &Index {
+        &self.next
+    }
+    /// The next index, to change it (apply records the promotions it made).
+    pub fn next_mut(&mut self) -> &mut Index {
+        self.next_sha256 = std::sync::OnceLock::new();
+        &mut self.next
+    }
+    /// Hex sha256 of the next index's canonical bytes (streamed, not held as text).
+    pub fn next_sha256(&self) -> &str {
+        self.next_sha256
+            .get_or_init(|| crate::index::write::canonical_sha256(&self.next))
+    }
     /// Would writing change the index file?
     pub fn index_changed(&self) -> bool {
-        self.prev_text.as_deref() != Some(self.next_text.as_str())
+        self.prev_sha256.as_deref() != Some(self.next_sha256())
     }
     /// Unified diff of the index, image by image. A whole-file diff of a large index costs
     /// time quadratic in the changed lines; per-image diffs stay linear in the index size.
@@ -107,7 +127,7 @@ impl Computed {
                 .collect();
             codes
                 .into_iter()
-                .filter(|c| self.prev.images.get(*c) != self.next.images.get(*c))
+                .filter(|c| !same_entry(self.prev.images.get(*c), self.next.images.get(*c)))
                 .collect()
         };
         let mut out = String::new();
@@ -119,7 +139,10 @@ impl Computed {
                 ));
                 return out;
             }
-            let (a, b) = (self.prev.images.get(*code), self.next.images.get(*code));
+            let (a, b) = (
+                self.prev.images.get(*code).map(|e| &**e),
+                self.next.images.get(*code).map(|e| &**e),
+            );
             out.push_str(&section(&format!("images.{code}"), &json(a), &json(b)));
         }
         let top = |i: &Index| {
@@ -133,12 +156,24 @@ impl Computed {
         if a != b {
             out.push_str(&section("(top level)", &a, &b));
         }
-        if out.is_empty() && self.prev_text.is_none() {
+        if out.is_empty() && self.prev_sha256.is_none() {
             out.push_str("(new file: an empty index)\n");
         } else if out.is_empty() {
             out.push_str("(formatting only: the file is rewritten in canonical form)\n");
         }
         out
+    }
+}
+
+/// Are two optional index entries equal? Shared entries (the unchanged images) are equal
+/// without comparing them field by field.
+fn same_entry(
+    a: Option<&std::sync::Arc<crate::model::ImageEntry>>,
+    b: Option<&std::sync::Arc<crate::model::ImageEntry>>,
+) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b) || a == b,
+        (a, b) => a.is_none() && b.is_none(),
     }
 }
 
@@ -194,6 +229,61 @@ fn read_prev(path: &Path, root: &Path, diags: &mut Diagnostics) -> (Index, Optio
             };
             diags.push(Diagnostic::error(Code::IndexUnreadable, &file, pos, msg).with_hint(hint));
             (crate::index::empty(), None, false)
+        }
+    }
+}
+
+/// The recorded state a plan starts from, and what reading it found.
+struct Recorded {
+    index: Index,
+    /// sha256 of the index file (`None`: none); the text itself is not kept.
+    sha256: Option<String>,
+    /// Whether the index could be read and is valid: checks against an index that could not
+    /// be read would only report the consequences of reading none.
+    readable: bool,
+    diags: Diagnostics,
+}
+
+/// Read the recorded state: the index file (or, with `--base`, the index at that revision)
+/// and the integrity checks of where it comes from.
+fn recorded_state(opts: &Options, index_path: &Path) -> anyhow::Result<Recorded> {
+    let root = &opts.catalogue;
+    let mut diags = Diagnostics::new();
+    match &opts.base_rev {
+        Some(rev) => {
+            let (index, text) = index_at_rev(root, index_path, rev)?;
+            let working = std::fs::read(index_path).ok();
+            let base = (!text.is_empty()).then_some(text.as_str());
+            diags.extend(crate::pipeline::integrity::check_against_base(
+                root,
+                index_path,
+                working.as_deref(),
+                base,
+                rev,
+            ));
+            Ok(Recorded {
+                index,
+                sha256: Some(crate::index::sha256_hex(text.as_bytes())),
+                readable: true,
+                diags,
+            })
+        }
+        None => {
+            let (index, text, readable) = read_prev(index_path, root, &mut diags);
+            if readable {
+                diags.extend(crate::pipeline::integrity::check_start(
+                    root,
+                    root,
+                    index_path,
+                    text.as_deref(),
+                ));
+            }
+            Ok(Recorded {
+                index,
+                sha256: text.map(|t| crate::index::sha256_hex(t.as_bytes())),
+                readable,
+                diags,
+            })
         }
     }
 }
@@ -256,42 +346,33 @@ pub fn index_path(cat: &Catalogue, flag: Option<&Path>) -> PathBuf {
 /// user errors are diagnostics in the result.
 pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     let t = std::time::Instant::now();
-    let lap = |what: &str| tracing::debug!(elapsed_ms = t.elapsed().as_millis() as u64, "{what}");
-    let (cat, mut diags) = crate::catalogue::load::load(&opts.catalogue);
-    lap("catalogue loaded");
-    let index_path = index_path(&cat, opts.index.as_deref());
-    // Whether the recorded state could be read: checks against an index that could not be
-    // read would only report the consequences of reading none.
-    let mut index_ok = true;
-    let (prev, prev_text) = match &opts.base_rev {
-        Some(rev) => {
-            let (idx, text) = index_at_rev(&opts.catalogue, &index_path, rev)?;
-            let working = std::fs::read(&index_path).ok();
-            let base = (!text.is_empty()).then_some(text.as_str());
-            diags.extend(crate::pipeline::integrity::check_against_base(
-                &cat.root,
-                &index_path,
-                working.as_deref(),
-                base,
-                rev,
-            ));
-            (idx, Some(text))
-        }
-        None => {
-            let (idx, text, readable) = read_prev(&index_path, &cat.root, &mut diags);
-            index_ok = readable;
-            if readable {
-                diags.extend(crate::pipeline::integrity::check_start(
-                    &opts.catalogue,
-                    &cat.root,
-                    &index_path,
-                    text.as_deref(),
-                ));
-            }
-            (idx, text)
-        }
+    let lap = |what: &str| {
+        tracing::debug!(
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            cpu_ms = cpu_ms(),
+            rss_mib = resident_mib(),
+            "{what}"
+        )
     };
-    lap("index read");
+    let (mut cat, mut diags) = crate::catalogue::load::load_config(&opts.catalogue);
+    let index_path = index_path(&cat, opts.index.as_deref());
+    // The listings and the recorded state are read side by side: neither needs the other.
+    let (files, recorded) = rayon::join(
+        || crate::catalogue::load::load_files(&opts.catalogue),
+        || recorded_state(opts, &index_path),
+    );
+    let (listings, policies, file_diags) = files;
+    cat.listings = listings;
+    cat.policies = policies;
+    diags.extend(file_diags);
+    let Recorded {
+        index: prev,
+        sha256: prev_sha256,
+        readable: index_ok,
+        diags: index_diags,
+    } = recorded?;
+    diags.extend(index_diags);
+    lap("catalogue and index read");
     diags.extend(check_commit_template(&cat));
     diags.extend(crate::catalogue::validate::check(
         &cat,
@@ -375,21 +456,44 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     } else {
         crate::promote::plan_promotions(&cat, &prev, opts.offline)
     };
-    let next_text = crate::index::to_canonical_json(&second.index);
-    lap("index rendered");
     Ok(Computed {
         catalogue: cat,
         index_path,
-        prev_text,
+        prev_sha256,
         prev,
         next: second.index,
-        next_text,
+        next_sha256: std::sync::OnceLock::new(),
         changes: second.changes,
         verifications,
         stats,
         diagnostics: diags.into_sorted(),
         promotions,
     })
+}
+
+/// CPU time (user + system, all threads) of this process so far in ms (Linux; 0 elsewhere),
+/// for the per-stage debug log: on a shared machine wall time alone says little.
+fn cpu_ms() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces): utime is the 12th, stime
+            // the 13th; clock ticks are 100 per second on Linux.
+            let rest = s.rsplit_once(')')?.1;
+            let mut f = rest.split_whitespace().skip(11);
+            let user: u64 = f.next()?.parse().ok()?;
+            let system: u64 = f.next()?.parse().ok()?;
+            Some((user + system) * 10)
+        })
+        .unwrap_or(0)
+}
+
+/// Resident memory of this process in MiB (Linux; 0 elsewhere), for the per-stage debug log.
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1024 * 1024))
 }
 
 /// The recorded state at a git revision: the index file as committed at `rev` (an empty

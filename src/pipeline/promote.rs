@@ -45,9 +45,8 @@ pub fn promote(
     let (mut idx, _) =
         crate::index::read(&index_path)?.unwrap_or_else(|| (crate::index::empty(), String::new()));
     idx.promotions.push(manual.record.clone());
-    let text = crate::index::to_canonical_json(&idx);
-    crate::index::write_atomic(&index_path, &text)?;
+    let wrote = crate::index::write::write_atomic(&index_path, &idx)?;
     // Written by berth, not yet committed: the next `apply --commit` commits it as berth's.
-    crate::pipeline::integrity::record_written(catalogue, &index_path, &text)?;
+    crate::pipeline::integrity::record_written(catalogue, &index_path, &wrote.sha256)?;
     Ok(Ok(Recorded { manual, index_path }))
 }

@@ -85,7 +85,7 @@ fn no_changes(c: &Computed) -> &'static str {
     let p = &c.promotions;
     if !p.pending.is_empty() || !p.done.is_empty() {
         "No version changes; promotions below.\n"
-    } else if c.prev_text.is_none() {
+    } else if c.prev_sha256.is_none() {
         "No versions yet: the index will be created.\n"
     } else if c.index_changed() {
         "No version changes; the index file is rewritten (see the diff).\n"

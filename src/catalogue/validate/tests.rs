@@ -2,7 +2,6 @@
 //! for the Dockerfile rules, an index for released references). The CLI snapshots in
 //! `tests/cmd/validate` cover every rule end to end.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -53,7 +52,7 @@ fn version(v: &str, status: Status, reference: &str) -> VersionEntry {
         pull: None,
         platforms: vec![],
         size: None,
-        config_labels: BTreeMap::new(),
+        config_labels: Default::default(),
         notes: None,
         recorded_at: "2026-01-01T00:00:00Z".into(),
         updated_at: "2026-01-01T00:00:00Z".into(),
@@ -79,11 +78,11 @@ fn index_with(images: Vec<(&str, Vec<VersionEntry>)>) -> Index {
             .map(|(code, versions)| {
                 (
                     code.to_string(),
-                    ImageEntry {
+                    std::sync::Arc::new(ImageEntry {
                         code: code.into(),
                         versions,
                         ..ImageEntry::default()
-                    },
+                    }),
                 )
             })
             .collect(),

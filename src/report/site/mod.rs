@@ -184,7 +184,7 @@ where
             })
     };
 
-    let mut images: Vec<&ImageEntry> = input.index.images.values().collect();
+    let mut images: Vec<&ImageEntry> = input.index.images.values().map(|e| &**e).collect();
     images.sort_by_cached_key(|i| (i.name.to_lowercase(), i.code.clone()));
 
     let home = || {

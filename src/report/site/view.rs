@@ -328,7 +328,9 @@ pub fn image_page(img: &ImageEntry, ctx: PageContext<'_>) -> ImagePage {
 }
 
 /// `latest` first, then `M.latest` by major, newest first; anything else after, by name.
-fn channel_order(channels: &BTreeMap<String, ChannelEntry>) -> Vec<(&str, &ChannelEntry)> {
+fn channel_order(
+    channels: &crate::model::vec_map::VecMap<String, ChannelEntry>,
+) -> Vec<(&str, &ChannelEntry)> {
     let mut v: Vec<(&str, &ChannelEntry)> = channels.iter().map(|(k, c)| (k.as_str(), c)).collect();
     let key = |name: &str| -> (u8, std::cmp::Reverse<u64>, String) {
         if name == "latest" {
@@ -626,6 +628,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), ch(v)))
         .collect();
+        let m: crate::model::vec_map::VecMap<String, ChannelEntry> = m.into();
         let names: Vec<&str> = channel_order(&m).into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
