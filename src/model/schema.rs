@@ -133,8 +133,13 @@ pub fn canonical(value: Value) -> Value {
 
 /// Canonical pretty JSON of the schema of `kind`, with a trailing newline.
 pub fn schema_json(kind: FileKind) -> String {
-    let mut text = serde_json::to_string_pretty(&schema_value(kind))
-        .expect("a serde_json::Value always serializes");
+    pretty(&schema_value(kind))
+}
+
+/// A schema as written to a file: pretty JSON with a trailing newline.
+pub fn pretty(value: &Value) -> String {
+    let mut text =
+        serde_json::to_string_pretty(value).expect("a serde_json::Value always serializes");
     text.push('\n');
     text
 }

@@ -73,10 +73,7 @@ pub fn schema_value(kind: SchemaKind) -> Value {
 
 /// Canonical pretty JSON of the schema of `kind`, with a trailing newline.
 pub fn schema_json(kind: SchemaKind) -> String {
-    let mut text = serde_json::to_string_pretty(&schema_value(kind))
-        .expect("a serde_json::Value always serializes");
-    text.push('\n');
-    text
+    crate::model::schema::pretty(&schema_value(kind))
 }
 
 /// Create `dir` (and parents) and write every schema into it.

@@ -21,19 +21,8 @@ RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-2}
 RESULTS=tests/bench/results-site.md
 
-need_apt() { # need_apt COMMAND PACKAGE
-  if command -v "$1" >/dev/null 2>&1; then
-    return
-  fi
-  if [[ $(id -u) -eq 0 ]]; then
-    echo "bench: installing $2" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$2"
-  else
-    echo "bench: $1 not found; install it with: sudo apt-get install -y $2" >&2
-    exit 1
-  fi
-}
+# shellcheck source=tests/bench/lib.sh
+source tests/bench/lib.sh  # the cd above made the repository root the working directory
 need_apt hyperfine hyperfine
 need_apt python3 python3
 need_apt taskset util-linux
