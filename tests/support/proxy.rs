@@ -125,6 +125,15 @@ fn proxy_one(
     // One request per connection: the proxy answers with Connection: close.
     let (request_line, headers, body) = read_request(&mut client)?;
     track(1);
+    // The request stops counting as in flight just before its answer is written: once the
+    // client has the answer it may send the next request, and counting until this thread
+    // gets round to it would measure one request too many.
+    let done = std::cell::Cell::new(false);
+    let release = || {
+        if !done.replace(true) {
+            track(-1);
+        }
+    };
     let r = forward(
         &mut client,
         request_line,
@@ -134,8 +143,9 @@ fn proxy_one(
         requests,
         log,
         fault,
+        &release,
     );
-    track(-1);
+    release();
     r
 }
 
@@ -149,6 +159,7 @@ fn forward(
     requests: &AtomicUsize,
     log: &Mutex<Vec<String>>,
     fault: &FaultFn,
+    answered: &dyn Fn(),
 ) -> std::io::Result<()> {
     let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
     log.lock().unwrap().push(request_line.clone());
@@ -207,6 +218,7 @@ fn forward(
     if let Fault::Rewrite(rewrite) = f {
         raw = rewrite(raw);
     }
+    answered();
     client.write_all(&raw)?;
     let _ = client.shutdown(Shutdown::Write);
     Ok(())
