@@ -920,3 +920,19 @@ fn source_commit_skips_berth_index_commits() {
         Some(listing.as_str())
     );
 }
+
+/// Holds "`Debug` never prints the secrets" of `PushAuth`: the token and the ssh key's
+/// passphrase show as `***`, the rest as it is.
+#[test]
+fn push_auth_debug_hides_the_secrets() {
+    let auth = PushAuth::with_token("s3cr3t-token")
+        .with_ssh_key("/keys/deploy", Some("s3cr3t-pass".to_string()));
+    assert_eq!(
+        format!("{auth:?}"),
+        "PushAuth { token: Some(\"***\"), token_username: \"x-access-token\", ssh_key: Some(\"/keys/deploy\"), ssh_passphrase: Some(\"***\") }"
+    );
+    assert_eq!(
+        format!("{:?}", PushAuth::none()),
+        "PushAuth { token: None, token_username: \"x-access-token\", ssh_key: None, ssh_passphrase: None }"
+    );
+}
