@@ -936,3 +936,26 @@ fn push_auth_debug_hides_the_secrets() {
         "PushAuth { token: None, token_username: \"x-access-token\", ssh_key: None, ssh_passphrase: None }"
     );
 }
+
+/// A path that goes up and back down inside the work tree is normalised, not refused; one
+/// that leaves the work tree is refused.
+#[test]
+fn paths_inside_the_work_tree_are_normalised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    let cat = repo.join("cat");
+    write(&cat.join("index.json"), "v1\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "v1"]);
+    assert_eq!(
+        read_file_at(&cat, "HEAD", Path::new("../cat/./index.json"))
+            .unwrap()
+            .unwrap(),
+        b"v1\n"
+    );
+    assert!(matches!(
+        read_file_at(&cat, "HEAD", Path::new("../../index.json")),
+        Err(GitError::PathOutsideRepo(_))
+    ));
+}
