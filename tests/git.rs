@@ -958,4 +958,14 @@ fn paths_inside_the_work_tree_are_normalised() {
         read_file_at(&cat, "HEAD", Path::new("../../index.json")),
         Err(GitError::PathOutsideRepo(_))
     ));
+    // Neither the repository's own files nor the work tree itself are paths berth handles.
+    for p in ["../.git/config", ".."] {
+        assert!(
+            matches!(
+                read_file_at(&cat, "HEAD", Path::new(p)),
+                Err(GitError::PathOutsideRepo(_))
+            ),
+            "{p}"
+        );
+    }
 }
