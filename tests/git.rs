@@ -969,3 +969,51 @@ fn paths_inside_the_work_tree_are_normalised() {
         );
     }
 }
+
+/// `commit_paths` commits regular files only: a symlink (never followed, whatever it points
+/// at) or a directory is refused, and a path that cannot be examined is an error, not a
+/// deletion.
+#[test]
+fn commit_paths_commits_regular_files_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("index.json"), "{}\n");
+    write(&repo.join("real.json"), "{\"a\": 1}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    let head = git(repo, &["rev-parse", "HEAD"]);
+    std::fs::remove_file(repo.join("index.json")).unwrap();
+    std::os::unix::fs::symlink("real.json", repo.join("index.json")).unwrap();
+    assert!(matches!(
+        commit_paths(repo, &[PathBuf::from("index.json")], "m", &bot()),
+        Err(GitError::NotAFile(p)) if p == Path::new("index.json")
+    ));
+    std::fs::create_dir(repo.join("dir")).unwrap();
+    assert!(matches!(
+        commit_paths(repo, &[PathBuf::from("dir")], "m", &bot()),
+        Err(GitError::NotAFile(p)) if p == Path::new("dir")
+    ));
+    // Below a regular file: not "missing" (which would commit a deletion), an error.
+    let err = commit_paths(repo, &[PathBuf::from("real.json/x")], "m", &bot()).unwrap_err();
+    assert!(err.to_string().contains("Not a directory"), "{err}");
+    assert_eq!(git(repo, &["rev-parse", "HEAD"]), head, "no commit");
+}
+
+/// A branch ref that cannot be read is an error, never an unborn branch (which would start
+/// a new history with a root commit).
+#[test]
+fn an_unreadable_head_is_an_error_not_an_unborn_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("index.json"), "{}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    std::fs::write(repo.join(".git/refs/heads/main"), "not a commit id\n").unwrap();
+    write(&repo.join("index.json"), "{\"a\": 1}\n");
+    let err = commit_paths(repo, &[PathBuf::from("index.json")], "m", &bot()).unwrap_err();
+    assert!(matches!(err, GitError::Git { .. }), "{err:?}");
+    let err = head_commit(repo).unwrap_err();
+    assert!(matches!(err, GitError::Git { op: "head", .. }), "{err:?}");
+}
