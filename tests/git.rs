@@ -1017,3 +1017,32 @@ fn an_unreadable_head_is_an_error_not_an_unborn_branch() {
     let err = head_commit(repo).unwrap_err();
     assert!(matches!(err, GitError::Git { op: "head", .. }), "{err:?}");
 }
+
+/// A revision whose tree cannot be read (an object missing from the repository) is an error,
+/// never "the file does not exist at that revision"; a path through a file is simply absent.
+#[test]
+fn read_file_at_tells_a_broken_tree_from_a_missing_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("a/b/index.json"), "{}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    assert_eq!(
+        read_file_at(repo, "HEAD", Path::new("a/b/index.json/x")).unwrap(),
+        None
+    );
+    let sub = git(repo, &["rev-parse", "HEAD:a/b"]);
+    std::fs::remove_file(repo.join(format!(".git/objects/{}/{}", &sub[..2], &sub[2..]))).unwrap();
+    let err = read_file_at(repo, "HEAD", Path::new("a/b/index.json")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GitError::Git {
+                op: "read tree",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
