@@ -283,8 +283,35 @@ fn default_concurrency_runs_requests_in_parallel_and_rate_limit_paces_them() {
     assert_all_passed(&cat2, &pushed2);
     let n = proxy2.count();
     assert_eq!(n, 32);
+    // Paced at 100 ms, not slower: 31 steps take about 3.1 s (the bound leaves room for a
+    // loaded machine, not for a pace of a second).
     assert!(
-        took >= Duration::from_millis(100 * (n as u64 - 1) - 50),
+        took >= Duration::from_millis(100 * (n as u64 - 1) - 50)
+            && took < Duration::from_millis(100 * (n as u64 - 1) + 4000),
         "{n} requests in {took:?}"
     );
+}
+
+/// `requestsPerSecond` must be positive to limit anything (validation refuses others, E0301);
+/// the library reads a zero or negative rate as no limit rather than dividing by it.
+#[test]
+fn a_rate_that_is_not_positive_is_no_limit() {
+    use berth::model::RegistryConfig;
+    use berth::registry::Limits;
+    for rps in [0.0, -1.0] {
+        let cfg = RegistryConfig {
+            requests_per_second: Some(rps),
+            ..RegistryConfig::default()
+        };
+        assert_eq!(
+            Limits::for_host(Some(&cfg)).requests_per_second,
+            None,
+            "{rps}"
+        );
+    }
+    let cfg = RegistryConfig {
+        requests_per_second: Some(0.5),
+        ..RegistryConfig::default()
+    };
+    assert_eq!(Limits::for_host(Some(&cfg)).requests_per_second, Some(0.5));
 }
