@@ -35,7 +35,7 @@ MODULES=(
   "index-writer|src/index/mod.rs|--lib --test apply --test integrity_index"
   "gitops|src/gitops/mod.rs|--lib --test gitops --test git --test integrity_index --test secrets_tls"
   "registry-transport|src/registry/transport.rs src/registry/list.rs|--lib --test registry_faults --test registry_paging --test registry_verify_full"
-  "verify|src/verify/mod.rs src/registry/blob.rs|--lib --test registry_verify --test registry_verify_full"
+  "verify|src/verify/mod.rs src/registry/blob.rs|--lib --test registry_verify --test registry_verify_full --test integrity_release"
 )
 
 if [[ "${1:-}" == "--list" ]]; then

@@ -315,3 +315,32 @@ fn a_rate_that_is_not_positive_is_no_limit() {
     };
     assert_eq!(Limits::for_host(Some(&cfg)).requests_per_second, Some(0.5));
 }
+
+/// A failure that is not an HTTP status is recorded with its whole cause chain (what reqwest
+/// and hyper said), so the reason says why: here a connection closed before any answer.
+#[test]
+fn a_transport_failure_is_recorded_with_its_cause() {
+    let (_r, proxy, mut cat, _) = setup(
+        1,
+        Arc::new(|_, line: &str| {
+            if line.starts_with("GET /v2/acme/img0/manifests/") {
+                Fault::Drop
+            } else {
+                Fault::Pass
+            }
+        }),
+        "",
+    );
+    cat.env("BERTH_REGISTRY_MAX_ATTEMPTS", "2");
+    cat.apply(&[]);
+    let v = cat.version("img0", "1.0.0");
+    assert_eq!(v["status"], "check-failed");
+    assert_eq!(
+        v["verification"]["reason"],
+        format!(
+            "GET manifest acme/img0:1: error sending request for url (http://{}/v2/acme/img0/manifests/1): client error (SendRequest): connection closed before message completed after 2 attempt(s)",
+            proxy.addr()
+        )
+        .as_str()
+    );
+}
