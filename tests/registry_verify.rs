@@ -250,11 +250,23 @@ fn image_configs_are_read_up_to_16_mib() {
         Some("1"),
         &Img::new("huge").label("blob", &"x".repeat(16 * 1024 * 1024)),
     );
+    // A config of exactly 16 MiB: the label grows it byte for byte.
+    let config_len = |p: &Pushed| std::fs::metadata(reg.blob_path(&p.config)).unwrap().len();
+    let base = config_len(&big) - 2 * 1024 * 1024;
+    let exact = push_image(
+        &host,
+        "acme/exact",
+        Some("1"),
+        &Img::new("big").label("blob", &"x".repeat((16 * 1024 * 1024 - base) as usize)),
+    );
+    assert_eq!(config_len(&exact), 16 * 1024 * 1024);
     cat.listing(&Listing::new("big", &host, "acme/big", "1"));
+    cat.listing(&Listing::new("exact", &host, "acme/exact", "1"));
     cat.listing(&Listing::new("huge", &host, "acme/huge", "1"));
     let plan = cat.plan(&["--verify", "manifest"]);
     assert_eq!(verification(&plan, "big")["result"], "passed", "{plan:#}");
     assert_eq!(verification(&plan, "big")["digest"], big.digest.as_str());
+    assert_eq!(verification(&plan, "exact")["result"], "passed", "{plan:#}");
     let v = verification(&plan, "huge");
     assert_eq!(v["result"], "failed", "{plan:#}");
     let size = std::fs::metadata(reg.blob_path(&huge.config))
@@ -268,6 +280,7 @@ fn image_configs_are_read_up_to_16_mib() {
         )
         .as_str()
     );
-    // big: manifest and config GETs; huge: its manifest only, the config is never asked for.
-    assert_eq!(plan["verifyStats"]["requests"], 3, "{plan:#}");
+    // big, exact: manifest and config GETs; huge: its manifest only, the config is never
+    // asked for.
+    assert_eq!(plan["verifyStats"]["requests"], 5, "{plan:#}");
 }
