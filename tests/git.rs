@@ -1046,3 +1046,31 @@ fn read_file_at_tells_a_broken_tree_from_a_missing_file() {
         "{err:?}"
     );
 }
+
+/// A committed file keeps its executable bit (the commit matches what `git add` would make).
+#[test]
+fn commit_paths_keeps_the_executable_bit() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("plain.json"), "{}\n");
+    write(&repo.join("run.sh"), "#!/bin/sh\n");
+    std::fs::set_permissions(repo.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    commit_paths(
+        repo,
+        &[PathBuf::from("plain.json"), PathBuf::from("run.sh")],
+        "m",
+        &bot(),
+    )
+    .unwrap()
+    .expect("a commit");
+    let modes: Vec<String> = git(repo, &["ls-tree", "HEAD"])
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", f[0], f[3])
+        })
+        .collect();
+    assert_eq!(modes, vec!["100644 plain.json", "100755 run.sh"]);
+}
