@@ -362,3 +362,38 @@ fn a_token_inside_the_remote_url_is_never_printed() {
     );
     assert!(!out.contains(TOKEN), "{out}");
 }
+
+/// A token the https remote refuses is offered a bounded number of times (libgit2 asks again
+/// after every refusal), then the push fails saying so; nothing is pushed, nothing leaks.
+#[test]
+fn a_refused_token_fails_the_push_after_a_bounded_number_of_tries() {
+    let cert = TlsCert::for_loopback();
+    let repo = Repo::new();
+    let before = repo.remote_main();
+    let server = GitHttpServer::start(
+        &repo.srv(),
+        Some("x-access-token:another-token"),
+        Some(&cert),
+    );
+    let url = server.url("catalogue.git");
+    repo.set_origin(&url);
+    let o = repo.apply_push(Some(&cert.ca));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .last()
+            .unwrap_or_default(),
+        format!("error: git push failed: authentication to {url} failed: credentials rejected"),
+        "{out}"
+    );
+    assert!(!out.contains(TOKEN), "{out}");
+    let offered = server
+        .requests()
+        .iter()
+        .filter(|r| r.authorization.as_deref() == Some(token_header().as_str()))
+        .count();
+    assert_eq!(offered, 3, "{:?}", server.requests());
+    assert_eq!(repo.remote_main(), before, "nothing may be pushed");
+}
