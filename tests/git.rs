@@ -920,3 +920,157 @@ fn source_commit_skips_berth_index_commits() {
         Some(listing.as_str())
     );
 }
+
+/// Holds "`Debug` never prints the secrets" of `PushAuth`: the token and the ssh key's
+/// passphrase show as `***`, the rest as it is.
+#[test]
+fn push_auth_debug_hides_the_secrets() {
+    let auth = PushAuth::with_token("s3cr3t-token")
+        .with_ssh_key("/keys/deploy", Some("s3cr3t-pass".to_string()));
+    assert_eq!(
+        format!("{auth:?}"),
+        "PushAuth { token: Some(\"***\"), token_username: \"x-access-token\", ssh_key: Some(\"/keys/deploy\"), ssh_passphrase: Some(\"***\") }"
+    );
+    assert_eq!(
+        format!("{:?}", PushAuth::none()),
+        "PushAuth { token: None, token_username: \"x-access-token\", ssh_key: None, ssh_passphrase: None }"
+    );
+}
+
+/// A path that goes up and back down inside the work tree is normalised, not refused; one
+/// that leaves the work tree is refused.
+#[test]
+fn paths_inside_the_work_tree_are_normalised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    let cat = repo.join("cat");
+    write(&cat.join("index.json"), "v1\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "v1"]);
+    assert_eq!(
+        read_file_at(&cat, "HEAD", Path::new("../cat/./index.json"))
+            .unwrap()
+            .unwrap(),
+        b"v1\n"
+    );
+    assert!(matches!(
+        read_file_at(&cat, "HEAD", Path::new("../../index.json")),
+        Err(GitError::PathOutsideRepo(_))
+    ));
+    // Neither the repository's own files nor the work tree itself are paths berth handles.
+    for p in ["../.git/config", ".."] {
+        assert!(
+            matches!(
+                read_file_at(&cat, "HEAD", Path::new(p)),
+                Err(GitError::PathOutsideRepo(_))
+            ),
+            "{p}"
+        );
+    }
+}
+
+/// `commit_paths` commits regular files only: a symlink (never followed, whatever it points
+/// at) or a directory is refused, and a path that cannot be examined is an error, not a
+/// deletion.
+#[test]
+fn commit_paths_commits_regular_files_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("index.json"), "{}\n");
+    write(&repo.join("real.json"), "{\"a\": 1}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    let head = git(repo, &["rev-parse", "HEAD"]);
+    std::fs::remove_file(repo.join("index.json")).unwrap();
+    std::os::unix::fs::symlink("real.json", repo.join("index.json")).unwrap();
+    assert!(matches!(
+        commit_paths(repo, &[PathBuf::from("index.json")], "m", &bot()),
+        Err(GitError::NotAFile(p)) if p == Path::new("index.json")
+    ));
+    std::fs::create_dir(repo.join("dir")).unwrap();
+    assert!(matches!(
+        commit_paths(repo, &[PathBuf::from("dir")], "m", &bot()),
+        Err(GitError::NotAFile(p)) if p == Path::new("dir")
+    ));
+    // Below a regular file: not "missing" (which would commit a deletion), an error.
+    let err = commit_paths(repo, &[PathBuf::from("real.json/x")], "m", &bot()).unwrap_err();
+    assert!(err.to_string().contains("Not a directory"), "{err}");
+    assert_eq!(git(repo, &["rev-parse", "HEAD"]), head, "no commit");
+}
+
+/// A branch ref that cannot be read is an error, never an unborn branch (which would start
+/// a new history with a root commit).
+#[test]
+fn an_unreadable_head_is_an_error_not_an_unborn_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("index.json"), "{}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    std::fs::write(repo.join(".git/refs/heads/main"), "not a commit id\n").unwrap();
+    write(&repo.join("index.json"), "{\"a\": 1}\n");
+    let err = commit_paths(repo, &[PathBuf::from("index.json")], "m", &bot()).unwrap_err();
+    assert!(matches!(err, GitError::Git { .. }), "{err:?}");
+    let err = head_commit(repo).unwrap_err();
+    assert!(matches!(err, GitError::Git { op: "head", .. }), "{err:?}");
+}
+
+/// A revision whose tree cannot be read (an object missing from the repository) is an error,
+/// never "the file does not exist at that revision"; a path through a file is simply absent.
+#[test]
+fn read_file_at_tells_a_broken_tree_from_a_missing_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("a/b/index.json"), "{}\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+    assert_eq!(
+        read_file_at(repo, "HEAD", Path::new("a/b/index.json/x")).unwrap(),
+        None
+    );
+    let sub = git(repo, &["rev-parse", "HEAD:a/b"]);
+    std::fs::remove_file(repo.join(format!(".git/objects/{}/{}", &sub[..2], &sub[2..]))).unwrap();
+    let err = read_file_at(repo, "HEAD", Path::new("a/b/index.json")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GitError::Git {
+                op: "read tree",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// A committed file keeps its executable bit (the commit matches what `git add` would make).
+#[test]
+fn commit_paths_keeps_the_executable_bit() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("plain.json"), "{}\n");
+    write(&repo.join("run.sh"), "#!/bin/sh\n");
+    std::fs::set_permissions(repo.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    commit_paths(
+        repo,
+        &[PathBuf::from("plain.json"), PathBuf::from("run.sh")],
+        "m",
+        &bot(),
+    )
+    .unwrap()
+    .expect("a commit");
+    let modes: Vec<String> = git(repo, &["ls-tree", "HEAD"])
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", f[0], f[3])
+        })
+        .collect();
+    assert_eq!(modes, vec!["100644 plain.json", "100755 run.sh"]);
+}

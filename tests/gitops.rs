@@ -309,3 +309,22 @@ fn racing_appliers_lose_nothing() {
         "0"
     );
 }
+
+/// A catalogue whose repository cannot be opened (a malformed `.git` file) is a git error
+/// (exit 2, the reason named), never taken for a catalogue outside git.
+#[test]
+fn a_broken_repository_is_a_git_error_not_no_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    copy_dir(&fixture("demo"), &work);
+    std::fs::write(work.join(".git"), "garbage\n").unwrap();
+    let o = berth(&work, &["apply", "--offline", "--skip-verify", "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "error: git open failed: the `.git` file at '{}' is malformed\n",
+            work.join(".git").display()
+        )
+    );
+}

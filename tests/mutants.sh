@@ -13,6 +13,7 @@
 # with --cargo-arg), so one mutant costs an incremental build of those targets and their run. cargo-mutants copies the source tree (without target/) to a scratch
 # directory in $TMPDIR and builds there, one job at a time, into one build directory of its own
 # (target/mutants-build, reused between runs: only the first run builds the dependencies).
+# Results are also appended to target/mutants/summary.txt.
 # Output per module: target/mutants/<module>/mutants.out/{caught,missed,unviable,timeout}.txt;
 # a summary line per module is printed at the end.
 set -euo pipefail
@@ -32,9 +33,9 @@ MODULES=(
   "policy-template|src/policy/template.rs|--lib --test promote_registry --test validate"
   "promote-planner|src/promote/planner.rs|--lib --test promote_registry"
   "index-writer|src/index/mod.rs|--lib --test apply --test integrity_index"
-  "gitops|src/gitops/mod.rs|--lib --test gitops --test git --test integrity_index"
-  "registry-transport|src/registry/transport.rs src/registry/list.rs|--lib --test registry_faults --test registry_paging"
-  "verify|src/verify/mod.rs src/registry/blob.rs|--lib --test registry_verify --test registry_verify_full"
+  "gitops|src/gitops/mod.rs|--lib --test gitops --test git --test integrity_index --test secrets_tls"
+  "registry-transport|src/registry/transport.rs src/registry/list.rs|--lib --test registry_faults --test registry_paging --test registry_verify_full"
+  "verify|src/verify/mod.rs src/registry/blob.rs|--lib --test registry_verify --test registry_verify_full --test integrity_release"
 )
 
 if [[ "${1:-}" == "--list" ]]; then
@@ -51,7 +52,11 @@ if ! cargo mutants --version >/dev/null 2>&1; then
 fi
 
 # The registry/git tests need the same tools as tests/run.sh (docker-registry, git, ...).
+# A build directory of its own: the scratch copy's `berth` binary must never overwrite (or be
+# overwritten by) the one of a build in the checkout while a mutant's tests run it. Without
+# debug info it stays small (about 2 GB) and links faster.
 export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$root/target/mutants-build}"
+export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
 out_root="$root/target/mutants"
 mkdir -p "$out_root"
 
@@ -93,6 +98,7 @@ for m in "${MODULES[@]}"; do
   }
   summary+=("$(printf '%-20s caught %4s  missed %4s  unviable %4s  timeout %4s' "$name" \
     "$(count caught)" "$(count missed)" "$(count unviable)" "$(count timeout)")")
+  printf '%s\n' "${summary[-1]}" >>"$out_root/summary.txt"
   if [[ -s "$mo/missed.txt" ]]; then
     sed 's/^/    missed: /' "$mo/missed.txt" >&2
   fi

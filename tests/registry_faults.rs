@@ -283,8 +283,64 @@ fn default_concurrency_runs_requests_in_parallel_and_rate_limit_paces_them() {
     assert_all_passed(&cat2, &pushed2);
     let n = proxy2.count();
     assert_eq!(n, 32);
+    // Paced at 100 ms, not slower: 31 steps take about 3.1 s (the bound leaves room for a
+    // loaded machine, not for a pace of a second).
     assert!(
-        took >= Duration::from_millis(100 * (n as u64 - 1) - 50),
+        took >= Duration::from_millis(100 * (n as u64 - 1) - 50)
+            && took < Duration::from_millis(100 * (n as u64 - 1) + 4000),
         "{n} requests in {took:?}"
+    );
+}
+
+/// `requestsPerSecond` must be positive to limit anything (validation refuses others, E0301);
+/// the library reads a zero or negative rate as no limit rather than dividing by it.
+#[test]
+fn a_rate_that_is_not_positive_is_no_limit() {
+    use berth::model::RegistryConfig;
+    use berth::registry::Limits;
+    for rps in [0.0, -1.0] {
+        let cfg = RegistryConfig {
+            requests_per_second: Some(rps),
+            ..RegistryConfig::default()
+        };
+        assert_eq!(
+            Limits::for_host(Some(&cfg)).requests_per_second,
+            None,
+            "{rps}"
+        );
+    }
+    let cfg = RegistryConfig {
+        requests_per_second: Some(0.5),
+        ..RegistryConfig::default()
+    };
+    assert_eq!(Limits::for_host(Some(&cfg)).requests_per_second, Some(0.5));
+}
+
+/// A failure that is not an HTTP status is recorded with its whole cause chain (what reqwest
+/// and hyper said), so the reason says why: here a connection closed before any answer.
+#[test]
+fn a_transport_failure_is_recorded_with_its_cause() {
+    let (_r, proxy, mut cat, _) = setup(
+        1,
+        Arc::new(|_, line: &str| {
+            if line.starts_with("GET /v2/acme/img0/manifests/") {
+                Fault::Drop
+            } else {
+                Fault::Pass
+            }
+        }),
+        "",
+    );
+    cat.env("BERTH_REGISTRY_MAX_ATTEMPTS", "2");
+    cat.apply(&[]);
+    let v = cat.version("img0", "1.0.0");
+    assert_eq!(v["status"], "check-failed");
+    assert_eq!(
+        v["verification"]["reason"],
+        format!(
+            "GET manifest acme/img0:1: error sending request for url (http://{}/v2/acme/img0/manifests/1): client error (SendRequest): connection closed before message completed after 2 attempt(s)",
+            proxy.addr()
+        )
+        .as_str()
     );
 }

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::paging::PagingProxy;
+use support::paging::{Paging, PagingProxy};
 use support::*;
 
 /// 13 repositories (two catalog pages of 10), one of them with 12 tags (two tag pages of
@@ -29,7 +29,13 @@ fn catalog_and_tag_listings_fall_back_to_smaller_pages_and_follow_link() {
         push_image(&reg.addr(), &repo, Some(&tag), &Img::new(&tag));
         want.push((format!("{repo}:{tag}"), format!("qa/all:{tag}")));
     }
-    let proxy = PagingProxy::start(reg.addr(), 10);
+    let proxy = PagingProxy::start(
+        reg.addr(),
+        Paging {
+            caps: [("dev/many".to_string(), 10)].into(),
+            ..Paging::default()
+        },
+    );
     let host = proxy.addr();
     let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
     std::fs::create_dir_all(cat.root.join("policies")).unwrap();
@@ -80,5 +86,86 @@ fn catalog_and_tag_listings_fall_back_to_smaller_pages_and_follow_link() {
             "GET /v2/dev/many/tags/list?n=10",
             "GET /v2/dev/many/tags/list?n=10&last=t09",
         ]
+    );
+    // A listing the registry does not cap is one request.
+    assert_eq!(
+        proxy.requests("/v2/dev/r00/tags/list"),
+        vec!["GET /v2/dev/r00/tags/list?n=1000"]
+    );
+}
+
+/// The fallback stops at pages of 10 (a registry that refuses even that is reported, not
+/// crawled one entry at a time), and a `Link` back to the same page ends the walk.
+#[test]
+fn pages_of_ten_at_least_and_a_link_to_the_same_page_ends_the_walk() {
+    let reg = RegistryProc::start(Auth::None);
+    for t in 0..3 {
+        for repo in ["dev/tiny", "dev/loop"] {
+            let tag = format!("{}{t}", &repo[4..]);
+            push_image(&reg.addr(), repo, Some(&tag), &Img::new(&tag));
+        }
+    }
+    let proxy = PagingProxy::start(
+        reg.addr(),
+        Paging {
+            caps: [("dev/tiny".to_string(), 5)].into(),
+            self_link: vec!["dev/loop".to_string()],
+        },
+    );
+    let host = proxy.addr();
+    let cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    std::fs::create_dir_all(cat.root.join("policies")).unwrap();
+    for name in ["tiny", "loop"] {
+        std::fs::write(
+            cat.root.join(format!("policies/{name}.yaml")),
+            format!(
+                "name: {name}\nsource: {{ registry: \"{host}\", repository: dev/{name} }}\ntarget: {{ registry: \"{host}\", repository: qa/{name}, tag: \"%n\" }}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let plan = cat.plan(&[]);
+    let pending: Vec<&str> = plan["promotions"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source"].as_str().unwrap())
+        .collect();
+    let src = |t: &str| format!("{host}/dev/loop:{t}");
+    assert_eq!(
+        pending,
+        vec![src("loop0"), src("loop1"), src("loop2")],
+        "{plan:#}"
+    );
+    assert_eq!(
+        proxy.requests("/v2/dev/loop/tags/list"),
+        vec!["GET /v2/dev/loop/tags/list?n=1000"]
+    );
+    assert_eq!(
+        proxy.requests("/v2/dev/tiny/tags/list"),
+        vec![
+            "GET /v2/dev/tiny/tags/list?n=1000",
+            "GET /v2/dev/tiny/tags/list?n=100",
+            "GET /v2/dev/tiny/tags/list?n=10",
+        ]
+    );
+    let problems: Vec<(&str, &str)> = plan["promotions"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["policy"].as_str().unwrap(),
+                p["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(problems.len(), 1, "{plan:#}");
+    assert_eq!(problems[0].0, "tiny");
+    assert_eq!(
+        problems[0].1,
+        format!(
+            "listing tags of {host}/dev/tiny: dev/tiny: HTTP 400 (PAGINATION_NUMBER_INVALID: invalid number of results requested) after 1 attempt(s)"
+        )
     );
 }

@@ -206,3 +206,81 @@ fn shared_blobs_are_checked_once_per_run() {
     assert_eq!(verification(&plan, "sa")["result"], "passed");
     assert_eq!(verification(&plan, "sb")["result"], "passed");
 }
+
+/// `--offline` asks nothing: every distinct reference is `Skipped` and counted (here on
+/// loopback ports nothing listens on, so a request would fail, never reach anything).
+#[test]
+fn offline_verification_asks_nothing_and_counts_the_references() {
+    use berth::lifecycle::{VerifyOutcome, VerifyRequest};
+    use berth::verify::{Level, verify_all};
+    let req = |code: &str, reference: &str| VerifyRequest {
+        code: code.into(),
+        version: "1.0.0".into(),
+        reference: reference.into(),
+        credential: None,
+        known_digest: None,
+    };
+    let a = format!("127.0.0.1:{}/acme/a:1", free_port());
+    let b = format!("127.0.0.1:{}/acme/b:1", free_port());
+    let requests = vec![req("a", &a), req("b", &b), req("b", &b)];
+    let config = berth::model::Config::default();
+    let (out, stats) = verify_all(&requests, true, Level::Blobs, &config).unwrap();
+    assert_eq!(
+        out,
+        [(a, VerifyOutcome::Skipped), (b, VerifyOutcome::Skipped)].into()
+    );
+    assert_eq!((stats.references, stats.requests, stats.retries), (2, 0, 0));
+}
+
+/// An image config is read whole (berth needs its labels) up to 16 MiB; a larger one is
+/// refused without being downloaded.
+#[test]
+fn image_configs_are_read_up_to_16_mib() {
+    let (reg, cat) = anon();
+    let host = reg.addr();
+    let big = push_image(
+        &host,
+        "acme/big",
+        Some("1"),
+        &Img::new("big").label("blob", &"x".repeat(2 * 1024 * 1024)),
+    );
+    let huge = push_image(
+        &host,
+        "acme/huge",
+        Some("1"),
+        &Img::new("huge").label("blob", &"x".repeat(16 * 1024 * 1024)),
+    );
+    // A config of exactly 16 MiB: the label grows it byte for byte.
+    let config_len = |p: &Pushed| std::fs::metadata(reg.blob_path(&p.config)).unwrap().len();
+    let base = config_len(&big) - 2 * 1024 * 1024;
+    let exact = push_image(
+        &host,
+        "acme/exact",
+        Some("1"),
+        &Img::new("big").label("blob", &"x".repeat((16 * 1024 * 1024 - base) as usize)),
+    );
+    assert_eq!(config_len(&exact), 16 * 1024 * 1024);
+    cat.listing(&Listing::new("big", &host, "acme/big", "1"));
+    cat.listing(&Listing::new("exact", &host, "acme/exact", "1"));
+    cat.listing(&Listing::new("huge", &host, "acme/huge", "1"));
+    let plan = cat.plan(&["--verify", "manifest"]);
+    assert_eq!(verification(&plan, "big")["result"], "passed", "{plan:#}");
+    assert_eq!(verification(&plan, "big")["digest"], big.digest.as_str());
+    assert_eq!(verification(&plan, "exact")["result"], "passed", "{plan:#}");
+    let v = verification(&plan, "huge");
+    assert_eq!(v["result"], "failed", "{plan:#}");
+    let size = std::fs::metadata(reg.blob_path(&huge.config))
+        .unwrap()
+        .len();
+    assert_eq!(
+        v["reason"],
+        format!(
+            "blob {} is {size} bytes, more than the 16777216 bytes berth reads whole",
+            huge.config
+        )
+        .as_str()
+    );
+    // big, exact: manifest and config GETs; huge: its manifest only, the config is never
+    // asked for.
+    assert_eq!(plan["verifyStats"]["requests"], 5, "{plan:#}");
+}

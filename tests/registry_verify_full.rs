@@ -248,3 +248,48 @@ fn without_an_announced_length_the_stream_checks_the_size() {
         }
     }
 }
+
+/// A blob body that breaks mid-way is downloaded again, at most `BERTH_REGISTRY_MAX_ATTEMPTS`
+/// times in all, then the version fails with the transport error.
+#[test]
+fn a_broken_blob_body_is_restarted_a_bounded_number_of_times() {
+    let _serial = serial();
+    let reg = RegistryProc::start(Auth::None);
+    let p = push_image(&reg.addr(), "acme/cut", Some("1"), &Img::new("cut"));
+    let layer = p.layers[1].clone();
+    let target = format!("GET /v2/acme/cut/blobs/{layer} ");
+    let proxy = FaultProxy::start(
+        reg.addr(),
+        Arc::new(move |_, line: &str| {
+            if line.starts_with(&target) {
+                Fault::Truncate
+            } else {
+                Fault::Pass
+            }
+        }),
+    );
+    let host = proxy.addr();
+    let mut cat = Catalogue::new(&Catalogue::insecure_yaml(&[&host]));
+    cat.env("BERTH_REGISTRY_MAX_ATTEMPTS", "3");
+    cat.listing(&Listing::new("cut", &host, "acme/cut", "1"));
+    let plan = cat.plan(&["--verify", "full"]);
+    let v = verification(&plan, "cut");
+    assert_eq!(v["result"], "failed", "{plan:#}");
+    let gets = proxy
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with(&format!("GET /v2/acme/cut/blobs/{layer} ")))
+        .count();
+    assert_eq!(gets, 3, "{plan:#}");
+    assert_eq!(plan["verifyStats"]["retries"], 2, "{plan:#}");
+    // The reason counts the downloads made, not the last one alone.
+    assert_eq!(
+        v["reason"],
+        format!(
+            "GET blob {layer}: error decoding response body: request or response body error: error reading a body from connection: end of file before message length reached after 3 attempt(s)"
+        )
+        .as_str()
+    );
+}

@@ -329,3 +329,71 @@ fn registry_credentials_never_go_to_a_plain_http_token_service_of_a_tls_registry
         "the token service was asked with the credentials over plain http"
     );
 }
+
+/// Holds "secrets never in logs/output" where the transport names the remote: a remote URL
+/// that carries the token in its path (some hosts hand out such URLs) is printed with the
+/// token replaced by `***`.
+#[test]
+fn a_token_inside_the_remote_url_is_never_printed() {
+    let repo = Repo::new();
+    let srv = repo.srv();
+    std::fs::create_dir_all(srv.join(TOKEN)).unwrap();
+    std::fs::rename(
+        srv.join("catalogue.git"),
+        srv.join(TOKEN).join("catalogue.git"),
+    )
+    .unwrap();
+    let server = GitHttpServer::start(&srv, Some(&format!("x-access-token:{TOKEN}")), None);
+    let url = server.url(&format!("{TOKEN}/catalogue.git"));
+    repo.set_origin(&url);
+    let o = repo.apply_push(None);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .last()
+            .unwrap_or_default(),
+        format!(
+            "error: git push failed: {} asks for credentials, but it is plain http: the git token was withheld (use an https or ssh remote)",
+            url.replace(TOKEN, "***")
+        ),
+        "{out}"
+    );
+    assert!(!out.contains(TOKEN), "{out}");
+}
+
+/// A token the https remote refuses is offered a bounded number of times (libgit2 asks again
+/// after every refusal), then the push fails saying so; nothing is pushed, nothing leaks.
+#[test]
+fn a_refused_token_fails_the_push_after_a_bounded_number_of_tries() {
+    let cert = TlsCert::for_loopback();
+    let repo = Repo::new();
+    let before = repo.remote_main();
+    let server = GitHttpServer::start(
+        &repo.srv(),
+        Some("x-access-token:another-token"),
+        Some(&cert),
+    );
+    let url = server.url("catalogue.git");
+    repo.set_origin(&url);
+    let o = repo.apply_push(Some(&cert.ca));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .last()
+            .unwrap_or_default(),
+        format!("error: git push failed: authentication to {url} failed: credentials rejected"),
+        "{out}"
+    );
+    assert!(!out.contains(TOKEN), "{out}");
+    let offered = server
+        .requests()
+        .iter()
+        .filter(|r| r.authorization.as_deref() == Some(token_header().as_str()))
+        .count();
+    assert_eq!(offered, 3, "{:?}", server.requests());
+    assert_eq!(repo.remote_main(), before, "nothing may be pushed");
+}

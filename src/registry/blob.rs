@@ -259,6 +259,14 @@ impl Registry {
                     tracing::debug!(%digest, attempt, ?wait, "restarting blob download: {e}");
                     tokio::time::sleep(wait).await;
                 }
+                // The last body failure: say how many downloads were made.
+                Err(RegistryError::Transport { what, message, .. }) => {
+                    return Err(RegistryError::Transport {
+                        what,
+                        message,
+                        attempts: attempt,
+                    });
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -1,9 +1,11 @@
 //! A registry front that pages tag listings the way many registries do (the distribution
 //! registry 2.8 pages only `/v2/_catalog`; GHCR, Harbor, ECR and distribution 3 page tags
-//! too): `GET /v2/<repo>/tags/list?n=N[&last=L]` is answered with 400
-//! `PAGINATION_NUMBER_INVALID` when N is above the cap, else with at most N tags sorted after
-//! L and `Link: <…>; rel="next"` while more follow. The tags are those of the real registry
-//! behind it; every other request is forwarded unchanged. Request lines are logged in order.
+//! too): for a repository with a cap, `GET /v2/<repo>/tags/list?n=N[&last=L]` is answered
+//! with 400 `PAGINATION_NUMBER_INVALID` when N is above the cap, else with at most N tags
+//! sorted after L and `Link: <…>; rel="next"` while more follow. A repository marked
+//! `self_link` answers with all its tags and a `Link` back to the same page (a broken
+//! registry). The tags are those of the real registry behind it; every other request is
+//! forwarded unchanged. Request lines are logged in order.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -20,9 +22,18 @@ pub struct PagingProxy {
     stop: Arc<AtomicBool>,
 }
 
+/// How the front pages each repository's tags: `caps` (repository → largest page),
+/// `self_link` (repositories whose `Link` points back at the page); the others are answered
+/// whole, without `Link`.
+#[derive(Clone, Debug, Default)]
+pub struct Paging {
+    pub caps: std::collections::BTreeMap<String, usize>,
+    pub self_link: Vec<String>,
+}
+
 impl PagingProxy {
-    /// Front `upstream` (`127.0.0.1:PORT`), serving tag pages of at most `cap` entries.
-    pub fn start(upstream: String, cap: usize) -> Self {
+    /// Front `upstream` (`127.0.0.1:PORT`), paging tags as `paging` says.
+    pub fn start(upstream: String, paging: Paging) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -35,9 +46,10 @@ impl PagingProxy {
                     match listener.accept() {
                         Ok((s, _)) => {
                             s.set_nonblocking(false).unwrap();
-                            let (log, upstream) = (log.clone(), upstream.clone());
+                            let (log, upstream, paging) =
+                                (log.clone(), upstream.clone(), paging.clone());
                             std::thread::spawn(move || {
-                                let _ = serve(s, &upstream, cap, &log);
+                                let _ = serve(s, &upstream, &paging, &log);
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -74,7 +86,7 @@ impl Drop for PagingProxy {
 fn serve(
     mut client: TcpStream,
     upstream: &str,
-    cap: usize,
+    paging: &Paging,
     log: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let (request_line, headers, body) = read_request(&mut client)?;
@@ -87,7 +99,7 @@ fn serve(
             .strip_prefix("/v2/")
             .and_then(|p| p.strip_suffix("/tags/list"))
     {
-        let answer = tags_page(upstream, repo, query, cap);
+        let answer = tags_page(upstream, repo, target, query, paging);
         client.write_all(&answer)?;
         let _ = client.shutdown(Shutdown::Write);
         return Ok(());
@@ -111,8 +123,10 @@ fn serve(
     Ok(())
 }
 
-/// The raw HTTP answer to a tag listing of `repo` with `query` (`n=…&last=…`).
-fn tags_page(upstream: &str, repo: &str, query: &str, cap: usize) -> Vec<u8> {
+/// The raw HTTP answer to a tag listing of `repo` (`target`: path and query, `query`:
+/// `n=…&last=…`).
+fn tags_page(upstream: &str, repo: &str, target: &str, query: &str, paging: &Paging) -> Vec<u8> {
+    let cap = paging.caps.get(repo).copied().unwrap_or(usize::MAX);
     let param = |name: &str| {
         query
             .split('&')
@@ -141,7 +155,11 @@ fn tags_page(upstream: &str, repo: &str, query: &str, cap: usize) -> Vec<u8> {
     if let Some(last) = param("last") {
         tags.retain(|t| *t > last);
     }
-    let n = n.unwrap_or(tags.len());
+    if paging.self_link.iter().any(|r| r == repo) {
+        let body = serde_json::json!({ "name": repo, "tags": tags }).to_string();
+        return answer(200, &[format!("Link: <{target}>; rel=\"next\"")], &body);
+    }
+    let n = n.unwrap_or(tags.len()).min(cap);
     let more = tags.len() > n;
     tags.truncate(n);
     let mut headers = Vec::new();
