@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Scaling benchmark: `berth validate` and `berth plan --offline` on 1,000, 10,000, 30,000 and
+# 100,000 listings (tests/bench/gen_catalogue.py), side by side with check-jsonschema on the
+# same listing files.
+#
+# Usage: bash tests/bench/scale.sh        (SIZES="1000 10000 30000 100000", RUNS=5 by default)
+#
+# For every size: generate the catalogue under /tmp (deleted right after), run each berth
+# command once untimed (page cache warm, exit status recorded), then RUNS times under GNU time
+# (`%e %U %S %M`: wall, user and system CPU, peak resident set); the median wall-time run is
+# reported, and the best wall time beside it (the machine is shared: the best run is the
+# one least disturbed). check-jsonschema validates the same listing files against schema/listing.schema.json
+# — the schema only: no cross-file checks, no index, no lifecycle — once per size (CJS_MAX
+# bounds the sizes it runs at; it is ~100× slower). berth is the release build (fat LTO, see
+# Cargo.toml), never a debug build. All cores are used (berth reads and checks in parallel).
+#
+# Output, in one run: tests/bench/results-scale.md (table, growth charts, machine, load), and
+# the same text between the `scale-results` markers in README.md.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+SIZES=${SIZES:-"1000 10000 30000 100000"}
+RUNS=${RUNS:-5}
+CJS_MAX=${CJS_MAX:-100000}
+RESULTS=tests/bench/results-scale.md
+README=README.md
+
+need() { # need COMMAND HINT
+  command -v "$1" >/dev/null 2>&1 || { echo "scale: $1 not found; install it with: $2" >&2; exit 1; }
+}
+need python3 "apt-get install -y python3"
+need check-jsonschema "python3 -m pip install check-jsonschema"
+[[ -x /usr/bin/time ]] || { echo "scale: GNU time not found; install it with: apt-get install -y time" >&2; exit 1; }
+
+echo "== cargo build --release --bin berth" >&2
+cargo build --release --bin berth >&2
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
+
+tmp=$(mktemp -d /tmp/berth-scale.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# run_timed OUTFILE CMD...: GNU time's "wall user sys maxrss_kb" of one run into OUTFILE.
+# Returns the command's exit status.
+run_timed() {
+  local out=$1 status=0
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$out" "$@" >/dev/null 2>&1 || status=$?
+  return "$status"
+}
+
+# median_run FILE...: the line of the run with the median wall time.
+median_run() {
+  # (GNU time writes "Command exited with non-zero status N" first when it does.)
+  grep -h '^[0-9]' "$@" | sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
+}
+
+rows=()   # "N cmd wall cpu rss_mib status best_wall"
+for n in $SIZES; do
+  cat="$tmp/cat-$n"
+  python3 tests/bench/gen_catalogue.py "$n" "$cat" >&2
+  for cmd in validate plan; do
+    args=(validate)
+    [[ $cmd == plan ]] && args=(plan --offline)
+    status=0
+    "$BIN" "${args[@]}" --catalogue "$cat" >"$tmp/out" 2>&1 || status=$?
+    for r in $(seq 1 "$RUNS"); do
+      run_timed "$tmp/t-$r" "$BIN" "${args[@]}" --catalogue "$cat" || true
+    done
+    read -r wall user sys rss < <(median_run "$tmp"/t-*)
+    best=$(grep -h '^[0-9]' "$tmp"/t-* | sort -n -k1,1 | head -n1 | cut -d' ' -f1)
+    rm -f "$tmp"/t-*
+    cpu=$(echo "$user + $sys" | bc -l)
+    rows+=("$n $cmd $wall $cpu $((rss / 1024)) $status $best")
+    echo "scale: $n listings, $cmd: ${wall}s wall, ${cpu}s CPU, $((rss / 1024)) MiB, exit $status" >&2
+  done
+  if ((n <= CJS_MAX)); then
+    # Listing files only, in batches (the command line has a length limit); one process per
+    # batch, so its start-up is counted as it would be in a CI job.
+    find "$cat/images" -name '*.yaml' -print0 | sort -z >"$tmp/files"
+    status=0
+    run_timed "$tmp/t-cjs" xargs -0 -a "$tmp/files" -n 20000 \
+      check-jsonschema --schemafile "$PWD/schema/listing.schema.json" || status=$?
+    read -r wall user sys rss < <(median_run "$tmp/t-cjs")
+    cpu=$(echo "$user + $sys" | bc -l)
+    rows+=("$n check-jsonschema $wall $cpu $((rss / 1024)) $status $wall")
+    echo "scale: $n listings, check-jsonschema: ${wall}s wall, exit $status" >&2
+  fi
+  rm -rf "$cat"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The growth curve of berth: one bar per size and command, scaled to the largest value.
+chart() { # chart FIELD UNIT (FIELD: 3 wall, 4 CPU, 5 rss)
+  printf '%s\n' "${rows[@]}" | grep -v check-jsonschema | awk -v f="$1" -v unit="$2" '
+    { n[NR] = $1; c[NR] = $2; v[NR] = $f; if ($f > max) max = $f }
+    END {
+      for (i = 1; i <= NR; i++) {
+        w = (max > 0) ? int(50 * v[i] / max + 0.5) : 0
+        bar = ""; for (j = 0; j < w; j++) bar = bar "#"
+        printf "%7s %-9s %-50s " (unit == "MiB" ? "%d" : "%.2f") " %s\n", n[i], c[i], bar, v[i], unit
+      }
+    }'
+}
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+cjs_version=$(check-jsonschema --version | awk '{print $NF}')
+{
+  echo "Generated by \`bash tests/bench/scale.sh\` in one run: commit $commit, release build,"
+  echo "$(nproc) cores ($cpu_model), $(date -u +%Y-%m-%d); load average before/after: $load_before / $load_after"
+  echo "(the machine is shared: wall time moves with the load, CPU time and memory much less)."
+  echo "berth: median of $RUNS runs (best wall time beside it); check-jsonschema $cjs_version: one run,"
+  echo "**schema only** (each listing file against \`schema/listing.schema.json\`; no cross-file, index or"
+  echo "lifecycle checks)."
+  echo
+  echo "| listings | command | wall (s) | best wall (s) | CPU (s) | peak RSS (MiB) | KiB per listing | exit |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}" | awk '{
+    name = ($2 == "plan") ? "`berth plan --offline`" : ($2 == "validate") ? "`berth validate`" : "check-jsonschema (schema only)"
+    best = ($2 == "check-jsonschema") ? "–" : sprintf("%.2f", $7)
+    printf "| %d | %s | %.2f | %s | %.2f | %d | %.1f | %d |\n", $1, name, $3, best, $4, $5, $5 * 1024 / $1, $6
+  }'
+  echo
+  echo "berth's growth curve, wall time (median):"
+  echo
+  echo '```text'
+  chart 3 s
+  echo '```'
+  echo
+  echo "CPU time (all cores):"
+  echo
+  echo '```text'
+  chart 4 s
+  echo '```'
+  echo
+  echo "Peak memory:"
+  echo
+  echo '```text'
+  chart 5 MiB
+  echo '```'
+} >"$tmp/results.md"
+
+{
+  echo "# Scaling benchmark: validate and plan --offline"
+  echo
+  cat "$tmp/results.md"
+} >"$RESULTS"
+
+# The README gets the same text between its markers.
+python3 - "$README" "$tmp/results.md" <<'PY'
+import sys
+readme, results = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
+text = open(readme, encoding="utf-8").read()
+begin, end = "<!-- scale-results:begin -->\n", "<!-- scale-results:end -->"
+a, b = text.index(begin) + len(begin), text.index(end)
+open(readme, "w", encoding="utf-8").write(text[:a] + results + text[b:])
+PY
+
+cat "$RESULTS"
+echo "scale: wrote $RESULTS and the README section" >&2
