@@ -24,7 +24,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use serde::de::value::StringDeserializer;
+use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 
@@ -384,10 +384,10 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StructKey<S> {
         let key = serde_saphyr::Spanned::<String>::deserialize(d)?;
         let field = FieldKey {
             pos: Pos::new(key.referenced.line() as u32, key.referenced.column() as u32),
-            name: key.value.clone(),
+            name: key.value,
             expected: self.expected,
         };
-        let name: StringDeserializer<D::Error> = key.value.into_deserializer();
+        let name: StrDeserializer<'_, D::Error> = field.name.as_str().into_deserializer();
         Ok((self.seed.deserialize(name)?, field))
     }
 }
@@ -401,10 +401,27 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for SpannedKey<S> {
     type Value = (S::Value, bool);
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let key = String::deserialize(d)?;
-        let is_value = key == "value";
-        let name: StringDeserializer<D::Error> = key.into_deserializer();
-        Ok((self.seed.deserialize(name)?, is_value))
+        // The key is looked at where it lies: these keys are read for every spanned value, and
+        // an owned copy of each was a good part of the parse.
+        d.deserialize_str(SpannedKeyVisitor { seed: self.seed })
+    }
+}
+
+struct SpannedKeyVisitor<S> {
+    seed: S,
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for SpannedKeyVisitor<S> {
+    type Value = (S::Value, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key of a spanned value")
+    }
+
+    // (Borrowed and owned strings come here too: serde's defaults forward them.)
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        let name: StrDeserializer<'_, E> = key.into_deserializer();
+        Ok((self.seed.deserialize(name)?, key == "value"))
     }
 }
 

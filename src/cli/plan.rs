@@ -61,11 +61,13 @@ pub fn run(args: &PlanArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
         std::fs::write(path, render(&c, crate::report::Format::Json, args.offline))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(if c.has_errors() {
+    let code = if c.has_errors() {
         EXIT_FINDINGS
     } else if args.detailed_exitcode && c.index_changed() {
         EXIT_CHANGES
     } else {
         EXIT_OK
-    })
+    };
+    crate::cli::discard(c);
+    Ok(code)
 }

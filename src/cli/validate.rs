@@ -26,18 +26,19 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let root = cat.root()?.to_path_buf();
-    let diags = crate::pipeline::validate::validate(root, args.index.index.clone())?;
+    let computed = crate::pipeline::validate::run(root, args.index.index.clone())?;
+    let diags = computed.diagnostics.as_slice();
     let failed = diags.iter().any(|d| d.is_error());
     let text = match args.format.report() {
         Some(crate::report::Format::Text) if ui.color => {
-            crate::report::snippets::render(&diags, &cat.catalogue, true)
+            crate::report::snippets::render(diags, &cat.catalogue, true)
         }
-        Some(format) => crate::report::diagnostics::render(&diags, format)?,
-        None => crate::report::github::diagnostics(
-            &diags,
-            &crate::cli::ci::repo_locator(&cat.catalogue),
-        ),
+        Some(format) => crate::report::diagnostics::render(diags, format)?,
+        None => {
+            crate::report::github::diagnostics(diags, &crate::cli::ci::repo_locator(&cat.catalogue))
+        }
     };
     out.write_all(text.as_bytes())?;
+    crate::cli::discard(computed);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -74,6 +74,19 @@ fn invalid_text(path: &str, problems: &[check::Problem]) -> String {
         .join("\n")
 }
 
+/// `a == b`, where image entries shared by both (`Arc`) are equal without comparing them
+/// field by field: a plan's next index shares the entries of the images it did not change.
+pub fn same(a: &Index, b: &Index) -> bool {
+    a.schema_version == b.schema_version
+        && a.source_commit == b.source_commit
+        && a.promotions == b.promotions
+        && a.images.len() == b.images.len()
+        && a.images
+            .iter()
+            .zip(&b.images)
+            .all(|((ka, ea), (kb, eb))| ka == kb && (std::sync::Arc::ptr_eq(ea, eb) || ea == eb))
+}
+
 /// Hex sha256 of the index bytes: what berth's commit trailer records.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -119,26 +119,77 @@ pub fn read(source: &Source, opts: &FetchOptions) -> Result<Fetched, SourceError
         }
         Source::Url(url) => fetch(url, opts)?,
     };
-    looks_like_index(&fetched)?;
+    looks_like_index(&fetched.text, &fetched.name)?;
     Ok(fetched)
 }
 
 /// A berth index is a JSON object with a numeric `schemaVersion`; say what it is otherwise.
-fn looks_like_index(f: &Fetched) -> Result<(), SourceError> {
-    let not = |why: &str| Err(SourceError::NotAnIndex(f.name.clone(), why.to_string()));
-    let trimmed = f.text.trim_start();
+fn looks_like_index(text: &str, name: &str) -> Result<(), SourceError> {
+    let not = |why: &str| Err(SourceError::NotAnIndex(name.to_string(), why.to_string()));
+    let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return not("it is empty");
     }
     if trimmed.starts_with('<') {
         return not("it is HTML (a login or error page?), not JSON");
     }
-    match serde_json::from_str::<serde_json::Value>(&f.text) {
+    // Only `schemaVersion` is kept: the rest is skipped, never built into a tree (a tree of
+    // a 100,000-image index would be several times the size of the index itself).
+    match serde_json::from_str::<SchemaVersion>(text) {
         Err(e) => not(&format!("it is not JSON ({e})")),
-        Ok(v) if v.get("schemaVersion").and_then(|s| s.as_u64()).is_none() => {
-            not("it has no numeric `schemaVersion`")
+        Ok(SchemaVersion(None)) => not("it has no numeric `schemaVersion`"),
+        Ok(SchemaVersion(Some(_))) => Ok(()),
+    }
+}
+
+/// The numeric top-level `schemaVersion` of any JSON text, if it has one (the last one, when
+/// it is given twice, as a JSON object map reads it).
+struct SchemaVersion(Option<u64>);
+
+impl<'de> serde::Deserialize<'de> for SchemaVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SchemaVersion;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SchemaVersion, A::Error> {
+                let mut found = None;
+                while let Some(key) = m.next_key::<String>()? {
+                    if key == "schemaVersion" {
+                        found = m.next_value::<serde_json::Value>()?.as_u64();
+                    } else {
+                        m.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(SchemaVersion(found))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<SchemaVersion, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(SchemaVersion(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
+            fn visit_unit<E>(self) -> Result<SchemaVersion, E> {
+                Ok(SchemaVersion(None))
+            }
         }
-        Ok(_) => Ok(()),
+        d.deserialize_any(V)
     }
 }
 
@@ -235,12 +286,7 @@ fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, SourceError> {
         };
         if let (Some((body, etag_path)), Some(etag)) = (&cache, etag) {
             // Only a well-formed index is cached; a failure to cache only costs a download.
-            let ok = looks_like_index(&Fetched {
-                text: text.clone(),
-                name: String::new(),
-                from_cache: false,
-            })
-            .is_ok();
+            let ok = looks_like_index(&text, "").is_ok();
             if ok {
                 let _ = crate::model::fsutil::write_atomic(body, text.as_bytes())
                     .and_then(|_| crate::model::fsutil::write_atomic(etag_path, etag.as_bytes()));
@@ -295,15 +341,21 @@ mod tests {
             ("", "empty"),
             ("<html>login</html>", "HTML"),
             ("{\"a\": 1}", "schemaVersion"),
+            ("{\"schemaVersion\": \"1\"}", "schemaVersion"),
+            ("[{\"schemaVersion\": 1}]", "schemaVersion"),
+            ("7", "schemaVersion"),
+            ("{\"schemaVersion\": 1, \"images\": {", "not JSON"),
             ("nope", "not JSON"),
         ] {
-            let e = looks_like_index(&Fetched {
-                text: text.into(),
-                name: "x".into(),
-                from_cache: false,
-            })
-            .unwrap_err();
+            let e = looks_like_index(text, "x").unwrap_err();
             assert!(e.to_string().contains(why), "{text}: {e}");
+        }
+        // Only the top level counts; everything else is skipped, not read into a tree.
+        for ok in [
+            "{\"schemaVersion\": 1}",
+            "{\"images\": {\"a\": {\"schemaVersion\": \"x\"}}, \"schemaVersion\": 2}",
+        ] {
+            assert!(looks_like_index(ok, "x").is_ok(), "{ok}");
         }
     }
 }

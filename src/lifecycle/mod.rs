@@ -209,7 +209,7 @@ pub fn reconcile(
             out.index.images.insert(code.clone(), share(Some(p), entry));
         }
     }
-    if !out.changes.is_empty() && !same_index(&out.index, prev) {
+    if !out.changes.is_empty() && !crate::index::same(&out.index, prev) {
         // sourceCommit names the commit of the last effective change, so a run with nothing
         // to do leaves the index byte-identical even though HEAD moved.
         out.index.source_commit = ctx.commit.clone();
@@ -226,18 +226,6 @@ fn share(before: Option<&Arc<ImageEntry>>, entry: ImageEntry) -> Arc<ImageEntry>
         Some(b) if **b == entry => Arc::clone(b),
         _ => Arc::new(entry),
     }
-}
-
-/// `a == b`, with shared image entries equal without a field-by-field comparison.
-fn same_index(a: &Index, b: &Index) -> bool {
-    a.schema_version == b.schema_version
-        && a.source_commit == b.source_commit
-        && a.promotions == b.promotions
-        && a.images.len() == b.images.len()
-        && a.images
-            .iter()
-            .zip(&b.images)
-            .all(|((ka, ea), (kb, eb))| ka == kb && (Arc::ptr_eq(ea, eb) || ea == eb))
 }
 
 /// A listing whose file was deleted: its history stays, nothing stays installable.

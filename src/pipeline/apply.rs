@@ -102,6 +102,7 @@ pub fn apply(
         crate::pipeline::integrity::remove_leftovers(&c.index_path)?;
     }
     let wrote = crate::index::write::write_atomic(&target, c.next())?;
+    c.written(&wrote.sha256);
     if opts.out.is_none() {
         crate::pipeline::integrity::record_written(&popts.catalogue, &target, &wrote.sha256)?;
     }
@@ -157,6 +158,7 @@ pub fn apply(
             );
         }
         let wrote = crate::index::write::write_atomic(&again.index_path, again.next())?;
+        again.written(&wrote.sha256);
         crate::pipeline::integrity::record_written(
             &popts.catalogue,
             &again.index_path,

@@ -82,9 +82,20 @@ impl Computed {
         self.next_sha256
             .get_or_init(|| crate::index::write::canonical_sha256(&self.next))
     }
-    /// Would writing change the index file?
+    /// Would writing change the index file? Canonical bytes differ exactly when the indexes
+    /// differ, so the next index is hashed only when it equals the recorded one (to tell
+    /// whether the file was in canonical form).
     pub fn index_changed(&self) -> bool {
-        self.prev_sha256.as_deref() != Some(self.next_sha256())
+        match &self.prev_sha256 {
+            None => true,
+            Some(_) if !crate::index::same(&self.prev, &self.next) => true,
+            Some(prev) => prev != self.next_sha256(),
+        }
+    }
+    /// Record the sha256 of the bytes just written for the next index (apply: the file was
+    /// hashed while it was streamed), so it is not serialized again.
+    pub fn written(&self, sha256: &str) {
+        let _ = self.next_sha256.set(sha256.to_string());
     }
     /// Unified diff of the index, image by image. A whole-file diff of a large index costs
     /// time quadratic in the changed lines; per-image diffs stay linear in the index size.
@@ -373,12 +384,6 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     } = recorded?;
     diags.extend(index_diags);
     lap("catalogue and index read");
-    diags.extend(check_commit_template(&cat));
-    diags.extend(crate::catalogue::validate::check(
-        &cat,
-        index_ok.then_some(&prev),
-    ));
-    lap("checked");
     // The catalogue's own commit, never berth's index commit on top of it.
     let commit = match crate::gitops::history::source_commit(&opts.catalogue) {
         Ok(c) => c,
@@ -392,8 +397,21 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
         commit,
         check_drift: opts.check_drift && !opts.offline,
     };
-    let first = reconcile(&cat, &prev, &BTreeMap::new(), &ctx);
-    lap("planned");
+    // The static checks and the first engine run read the same inputs and not each other's
+    // results: side by side.
+    let (checks, first) = rayon::join(
+        || {
+            let mut d = check_commit_template(&cat);
+            d.extend(crate::catalogue::validate::check(
+                &cat,
+                index_ok.then_some(&prev),
+            ));
+            d
+        },
+        || reconcile(&cat, &prev, &BTreeMap::new(), &ctx),
+    );
+    diags.extend(checks);
+    lap("checked and planned");
     let (outcomes, stats) = if diags.has_blocking_errors() || first.diags.has_blocking_errors() {
         // Do not spend registry requests on a catalogue that cannot be applied.
         (BTreeMap::new(), VerifyStats::default())

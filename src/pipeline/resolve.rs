@@ -35,7 +35,8 @@ pub fn resolve(
     let source = match index {
         Some(arg) => Source::parse(arg),
         None => {
-            let (cat, _) = crate::catalogue::load::load(catalogue);
+            // Only berth.yaml (it names the index): the listings are not needed here.
+            let (cat, _) = crate::catalogue::load::load_config(catalogue);
             let path = cat.index_path();
             if let Ok(text) = std::fs::read_to_string(&path) {
                 let checked = crate::pipeline::integrity::check_start(

@@ -7,10 +7,16 @@
 use std::path::PathBuf;
 
 use crate::model::diag::Diagnostic;
-use crate::pipeline::plan::{Options, compute};
+use crate::pipeline::plan::{Computed, Options, compute};
 
 /// Validate the catalogue at `catalogue` (with the index at `index`, default from berth.yaml).
 pub fn validate(catalogue: PathBuf, index: Option<PathBuf>) -> anyhow::Result<Vec<Diagnostic>> {
+    Ok(run(catalogue, index)?.diagnostics)
+}
+
+/// [`validate`], keeping the whole computation (its `diagnostics` are the findings): the
+/// command decides when to let go of a large catalogue.
+pub fn run(catalogue: PathBuf, index: Option<PathBuf>) -> anyhow::Result<Computed> {
     let opts = Options {
         catalogue,
         index,
@@ -20,5 +26,5 @@ pub fn validate(catalogue: PathBuf, index: Option<PathBuf>) -> anyhow::Result<Ve
         base_rev: None,
         progress: Default::default(),
     };
-    Ok(compute(&opts)?.diagnostics)
+    compute(&opts)
 }

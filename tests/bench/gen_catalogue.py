@@ -355,8 +355,8 @@ def main(argv):
     ap.add_argument("dir", help="output directory")
     ap.add_argument("--seed", type=int, default=20261101, help="random seed (default: fixed)")
     args = ap.parse_args(argv)
-    if args.n < 0 or args.n > 99999:
-        ap.error("N must be between 0 and 99999 (codes carry a 5-digit number)")
+    if args.n < 0 or args.n > 100000:
+        ap.error("N must be between 0 and 100000 (codes carry a 5-digit number)")
     count = generate(args.n, args.dir, args.seed)
     print(f"wrote {count} files ({args.n} listings) to {args.dir}")
 

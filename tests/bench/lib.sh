@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up of the benchmark scripts (sourced, not run): install what a benchmark needs
 # from Debian when running as root (else say how), and build the release binary unless
 # BERTH_BIN names one already built. Benchmarks always run a release build, never debug.
@@ -14,4 +15,18 @@ need_apt() { # need_apt COMMAND PACKAGE
     echo "bench: $1 not found; install it with: sudo apt-get install -y $2" >&2
     exit 1
   fi
+}
+
+# release_bin: sets BIN to the release binary: $BERTH_BIN when given (one build shared by
+# several benchmarks), else `cargo build --release` here. Run from the repository root.
+# shellcheck disable=SC2034 # BIN is read by the script that sources this file
+release_bin() {
+  if [[ -n "${BERTH_BIN:-}" ]]; then
+    [[ -x "$BERTH_BIN" ]] || { echo "bench: BERTH_BIN=$BERTH_BIN is not an executable" >&2; exit 1; }
+    BIN=$BERTH_BIN
+    return
+  fi
+  echo "== cargo build --release --bin berth" >&2
+  cargo build --release --bin berth >&2
+  BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 }

@@ -10,8 +10,8 @@
 # Both end with the same N manifests in their target repository (checked). Prints a markdown
 # table and writes it to tests/bench/results-promote.md. Target: berth ≥ 2× faster.
 #
-# Env: N, CONCURRENCY (berth maxConcurrency, 16), BERTH (binary; default
-# target/release/berth, built if missing).
+# Env: N, CONCURRENCY (berth maxConcurrency, 16), BERTH_BIN (release binary built already;
+# else built here).
 set -euo pipefail
 
 N=${N:-100}
@@ -19,18 +19,15 @@ CONCURRENCY=${CONCURRENCY:-16}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/tests/bench/results-promote.md"
 
-need() {
-  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: apt-get install -y $2" >&2; exit 1; }
-}
-need docker-registry docker-registry
-need skopeo skopeo
-need curl curl
-need sha256sum coreutils
+# shellcheck source=tests/bench/lib.sh
+source "$ROOT/tests/bench/lib.sh"
+need_apt docker-registry docker-registry
+need_apt skopeo skopeo
+need_apt curl curl
+need_apt sha256sum coreutils
 
-BERTH=${BERTH:-$ROOT/target/release/berth}
-if [ ! -x "$BERTH" ]; then
-  (cd "$ROOT" && cargo build --release --bin berth)
-fi
+pushd "$ROOT" >/dev/null && release_bin && popd >/dev/null
+BERTH=$BIN
 
 WORK=$(mktemp -d)
 REG_PID=

@@ -28,15 +28,8 @@ need_apt jq jq
 need_apt python3 python3
 need_apt taskset util-linux
 
-if [[ -n "${BERTH_BIN:-}" ]]; then
-  # A release binary built already (e.g. by another benchmark script); never a debug one.
-  BIN=$BERTH_BIN
-  "$BIN" --version >&2
-else
-  echo "== cargo build --release" >&2
-  cargo build --release
-  BIN=$PWD/target/release/berth
-fi
+release_bin
+"$BIN" --version >&2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

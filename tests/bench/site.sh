@@ -7,7 +7,7 @@
 #
 # Builds the release binary, generates N listings with tests/bench/gen_catalogue.py, records
 # all of them with `berth apply --offline --skip-verify --out` (an index of N images), then
-# times with hyperfine, pinned to CPU 0 like tests/bench/run.sh (so the site renders on one
+# times with hyperfine, pinned to CPU 0 like tests/bench/scale.sh (so the site renders on one
 # thread): the plan of the catalogue, the site written into a new directory, and the site
 # written again over itself (nothing changed: every file compared, none rewritten), and the
 # site written into a new directory on tmpfs (/dev/shm, when there is one: the cost without
@@ -27,9 +27,7 @@ need_apt hyperfine hyperfine
 need_apt python3 python3
 need_apt taskset util-linux
 
-echo "== cargo build --release" >&2
-cargo build --release
-BIN=$PWD/target/release/berth
+release_bin
 
 tmp=$(mktemp -d)
 shm=""
