@@ -1,4 +1,5 @@
-//! How progress shows on stderr: an indicatif bar on a terminal; in CI (no terminal) one line
+//! How progress shows on stderr (stages: verifying, planning promotions, copying): an
+//! indicatif bar on a terminal; in CI (no terminal) one line
 //! every few seconds with done/total, rate and retries, and a last line at the end; nothing
 //! under `--quiet`-like conditions (`BERTH_PROGRESS=off`). stdout never carries progress.
 
@@ -27,8 +28,8 @@ pub fn for_stderr() -> Handle {
     }
 }
 
-/// A bar on the terminal.
-struct Bar(Mutex<Option<ProgressBar>>);
+/// A bar on the terminal, with the name of its stage.
+struct Bar(Mutex<Option<(ProgressBar, String)>>);
 
 impl Progress for Bar {
     fn start(&self, what: &str, total: u64) {
@@ -39,24 +40,28 @@ impl Progress for Bar {
                 .progress_chars("=> "),
         );
         bar.set_message(what.to_string());
-        *self.0.lock().expect("bar") = Some(bar);
+        // A stage that starts while another's bar shows replaces it.
+        if let Some((old, _)) = self.0.lock().expect("bar").replace((bar, what.to_string())) {
+            old.finish_and_clear();
+        }
     }
     fn advance(&self, n: u64, retries: u64) {
-        if let Some(b) = &*self.0.lock().expect("bar") {
+        if let Some((b, what)) = &*self.0.lock().expect("bar") {
             b.inc(n);
             if retries > 0 {
-                b.set_message(format!("verifying ({retries} retries)"));
+                b.set_message(format!("{what} ({retries} retries)"));
             }
         }
     }
     fn finish(&self) {
-        if let Some(b) = self.0.lock().expect("bar").take() {
+        if let Some((b, _)) = self.0.lock().expect("bar").take() {
             b.finish_and_clear();
         }
     }
 }
 
-/// Periodic lines for logs: `berth: verifying 120/1000 (12%), 45.2/s, 3 retries`.
+/// Periodic lines for logs: `berth: verifying 120/1000 (12%), 45.2/s, 3 retries` (likewise
+/// `berth: planning promotions …` and `berth: copying …`).
 struct Lines {
     every: Duration,
     state: Mutex<LineState>,

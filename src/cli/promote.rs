@@ -29,6 +29,7 @@ pub fn run(args: &PromoteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyh
         args.index.index.as_deref(),
         &args.source,
         &args.target,
+        &crate::cli::progress::for_stderr(),
     )?;
     match done {
         Ok(r) if args.format == crate::cli::mark::OutcomeFormat::Json => {

@@ -1,4 +1,5 @@
-//! Progress of long stages (verification today), reported to whoever runs them.
+//! Progress of long stages (verifying, planning promotions, copying), reported to whoever
+//! runs them.
 //!
 //! Stages call a [`Progress`]; the command layer decides how it shows (a bar on a terminal,
 //! a line every few seconds in CI logs, nothing in tests). Progress goes to stderr only:

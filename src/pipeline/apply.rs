@@ -91,7 +91,7 @@ pub fn apply(
     };
     let mut c = compute(popts)?;
     if !c.blocks_write() {
-        execute_promotions(&mut c);
+        execute_promotions(&mut c, &popts.progress);
     }
     step(Step::Planned(&c))?;
     if c.blocks_write() {
@@ -149,7 +149,7 @@ pub fn apply(
         let mut again = compute(popts)?;
         if !again.blocks_write() {
             // Copies already made are found at the target and only recorded.
-            execute_promotions(&mut again);
+            execute_promotions(&mut again, &popts.progress);
         }
         if again.blocks_write() {
             anyhow::bail!(
@@ -181,11 +181,11 @@ pub fn apply(
 }
 
 /// Run the plan's pending promotions and record what was done in the next index.
-fn execute_promotions(c: &mut Computed) {
+fn execute_promotions(c: &mut Computed, progress: &crate::model::progress::Handle) {
     if c.promotions.pending.is_empty() {
         return;
     }
-    crate::promote::execute_planned(&c.catalogue, &mut c.promotions);
+    crate::promote::execute_planned(&c.catalogue, &mut c.promotions, progress);
     let done = c.promotions.done.clone();
     c.next_mut().promotions.extend(done);
 }

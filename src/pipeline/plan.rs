@@ -30,7 +30,8 @@ pub struct Options {
     /// Take the recorded state from the index committed at this git revision instead of
     /// reading the file (plan --base).
     pub base_rev: Option<String>,
-    /// Where verification reports its progress (silent by default).
+    /// Where verification, promotion planning and promotion copies (apply) report their
+    /// progress (silent by default).
     pub progress: crate::model::progress::Handle,
 }
 
@@ -472,7 +473,7 @@ pub fn compute(opts: &Options) -> anyhow::Result<Computed> {
     let promotions = if diags.has_blocking_errors() {
         crate::promote::Report::skipped("catalogue has errors: promotion policies not evaluated")
     } else {
-        crate::promote::plan_promotions(&cat, &prev, opts.offline)
+        crate::promote::plan_promotions(&cat, &prev, opts.offline, &opts.progress)
     };
     Ok(Computed {
         catalogue: cat,

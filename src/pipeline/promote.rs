@@ -16,16 +16,17 @@ pub struct Recorded {
     pub index_path: PathBuf,
 }
 
-/// Promote and record. `Err` for usage or internal errors; `Ok(Err(message))` when the
-/// registries refused (nothing recorded).
+/// Promote and record, the copy reported to `progress`. `Err` for usage or internal errors;
+/// `Ok(Err(message))` when the registries refused (nothing recorded).
 pub fn promote(
     catalogue: &Path,
     index: Option<&Path>,
     source: &str,
     target: &str,
+    progress: &crate::model::progress::Handle,
 ) -> anyhow::Result<Result<Recorded, String>> {
     let (cat, _diags) = crate::catalogue::load::load(catalogue);
-    let done = match crate::promote::manual(&cat, source, target) {
+    let done = match crate::promote::manual(&cat, source, target, progress) {
         Ok(r) => r,
         Err(BadReference(m)) => return Err(anyhow::anyhow!(m)),
     };

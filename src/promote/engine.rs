@@ -16,11 +16,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use futures_util::future::try_join_all;
 
+use crate::model::progress::Handle;
+
 use crate::registry::manifest::{config_info, index_platforms, sha256_digest};
-use crate::registry::{Api, Descriptor, ImageInfo, Manifest, Parsed, RegistryError, Repo};
+use crate::registry::{Api, Descriptor, ImageInfo, Manifest, Parsed, RegistryError, Repo, Stats};
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum PromoteError {
@@ -71,6 +74,11 @@ pub struct Session<'r, R: Api> {
     /// the first instead of racing it — registries mis-answer concurrent links of one blob.
     blobs: RefCell<HashMap<(Repo, String), Rc<BlobCell>>>,
     pub stats: RefCell<CopyStats>,
+    /// Where planning ("planning promotions": candidates checked) and copying ("copying":
+    /// images copied) report progress; silent unless [`Session::with_progress`] set it.
+    pub progress: Handle,
+    /// The registry client's request counters, for the retry count progress shows.
+    requests: Option<Arc<Stats>>,
 }
 
 type BlobCell = tokio::sync::OnceCell<Result<(), PromoteError>>;
@@ -83,7 +91,22 @@ impl<'r, R: Api> Session<'r, R> {
             infos: RefCell::new(HashMap::new()),
             blobs: RefCell::new(HashMap::new()),
             stats: RefCell::new(CopyStats::default()),
+            progress: Handle::default(),
+            requests: None,
         }
+    }
+
+    /// Report progress to `progress`, with the retries `requests` counts.
+    pub fn with_progress(mut self, progress: Handle, requests: Arc<Stats>) -> Self {
+        self.progress = progress;
+        self.requests = Some(requests);
+        self
+    }
+
+    /// One more item of the current stage is done.
+    pub fn advance(&self) {
+        let retries = self.requests.as_ref().map_or(0, |s| s.retries());
+        self.progress.advance(1, retries);
     }
 
     /// Manifest by digest, cached; the bytes are checked against the digest.

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 pub use planner::{Action, Pending, Problem, Rejected, Report};
 
+use crate::model::progress::Handle;
 use crate::model::reference::{Reference, normalize_registry};
 use crate::model::{Catalogue, Index, InitiatedBy, PromotionRecord};
 use crate::promote::engine::Session;
@@ -56,9 +57,9 @@ fn policy_credentials(cat: &Catalogue) -> BTreeMap<String, Option<String>> {
     m
 }
 
-/// Evaluate every policy against the registries (`berth plan`). Offline: nothing is
-/// requested and the report says so.
-pub fn plan_promotions(cat: &Catalogue, index: &Index, offline: bool) -> Report {
+/// Evaluate every policy against the registries (`berth plan`), reporting the stage
+/// "planning promotions" to `progress`. Offline: nothing is requested and the report says so.
+pub fn plan_promotions(cat: &Catalogue, index: &Index, offline: bool, progress: &Handle) -> Report {
     if cat.policies.is_empty() {
         return Report::default();
     }
@@ -71,21 +72,22 @@ pub fn plan_promotions(cat: &Catalogue, index: &Index, offline: bool) -> Report 
         Err(e) => return Report::skipped(&format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(async {
-        let sess = Session::new(&live);
+        let sess = Session::new(&live).with_progress(progress.clone(), live.stats.clone());
         planner::plan(&sess, cat, index, crate::model::time::now()).await
     })
 }
 
-/// Perform the pending promotions of a plan (`berth apply`): copies; the records of what was
-/// done are in `report.done` for the caller to append to the next index.
-pub fn execute_planned(cat: &Catalogue, report: &mut Report) {
+/// Perform the pending promotions of a plan (`berth apply`): copies, reported to `progress`
+/// as the stage "copying"; the records of what was done are in `report.done` for the caller
+/// to append to the next index.
+pub fn execute_planned(cat: &Catalogue, report: &mut Report, progress: &Handle) {
     if report.pending.is_empty() {
         return;
     }
     let live = Live::new(&cat.config, policy_credentials(cat));
     match runtime() {
         Ok(rt) => rt.block_on(async {
-            let sess = Session::new(&live);
+            let sess = Session::new(&live).with_progress(progress.clone(), live.stats.clone());
             planner::execute(
                 &sess,
                 report,
@@ -140,12 +142,14 @@ pub struct Manual {
 pub struct BadReference(pub String);
 
 /// `berth promote SOURCE TARGET`: copy `source` (`host/repo:tag` or `host/repo@sha256:…`) by
-/// digest to `target` (`host/repo:tag`); never moves an existing tag. `Err(BadReference)` for
-/// unusable arguments; `Ok(Err(message))` when the registries refused.
+/// digest to `target` (`host/repo:tag`); never moves an existing tag. The copy is the
+/// progress stage "copying" (one image). `Err(BadReference)` for unusable arguments;
+/// `Ok(Err(message))` when the registries refused.
 pub fn manual(
     cat: &Catalogue,
     source: &str,
     target: &str,
+    progress: &Handle,
 ) -> Result<Result<Manual, String>, BadReference> {
     let (src, src_ref) = parse_ref(source).map_err(|m| BadReference(format!("source: {m}")))?;
     let (dst, dst_tag) = match parse_ref(target) {
@@ -162,26 +166,14 @@ pub fn manual(
         Err(e) => return Ok(Err(format!("cannot start the async runtime: {e}"))),
     };
     Ok(rt.block_on(async {
-        let sess = Session::new(&live);
-        let digest = if is_digest(&src_ref) {
-            src_ref.clone()
-        } else {
-            sess.reg
-                .manifest_digest(&src, &src_ref)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("{src}:{src_ref} not found"))?
-        };
-        let (action, _) = planner::target_action(&sess, &dst, &dst_tag, &digest, false).await?;
-        if action != Action::Present {
-            sess.copy(&src, &digest, &dst, &dst_tag)
-                .await
-                .map_err(|e| e.to_string())?;
+        let sess = Session::new(&live).with_progress(progress.clone(), live.stats.clone());
+        sess.progress.start("copying", 1);
+        let copied = manual_copy(&sess, (&src, &src_ref), (&dst, &dst_tag)).await;
+        if copied.is_ok() {
+            sess.advance();
         }
-        let artefacts = sess
-            .copy_artefacts(&src, &digest, &dst)
-            .await
-            .map_err(|e| format!("copying signatures and SBOMs: {e}"))?;
+        sess.progress.finish();
+        let (digest, action, artefacts) = copied?;
         let source = if is_digest(&src_ref) {
             format!("{src}@{src_ref}")
         } else {
@@ -202,6 +194,35 @@ pub fn manual(
             stats,
         })
     }))
+}
+
+/// The registry work of [`manual`]: resolve the source, copy it unless the target has it,
+/// then its artefacts. Returns the digest, what was done and the artefacts copied.
+async fn manual_copy(
+    sess: &Session<'_, Live>,
+    (src, src_ref): (&Repo, &str),
+    (dst, dst_tag): (&Repo, &str),
+) -> Result<(String, Action, Vec<crate::model::PromotedArtefact>), String> {
+    let digest = if is_digest(src_ref) {
+        src_ref.to_string()
+    } else {
+        sess.reg
+            .manifest_digest(src, src_ref)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{src}:{src_ref} not found"))?
+    };
+    let (action, _) = planner::target_action(sess, dst, dst_tag, &digest, false).await?;
+    if action != Action::Present {
+        sess.copy(src, &digest, dst, dst_tag)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let artefacts = sess
+        .copy_artefacts(src, &digest, dst)
+        .await
+        .map_err(|e| format!("copying signatures and SBOMs: {e}"))?;
+    Ok((digest, action, artefacts))
 }
 
 #[cfg(test)]

@@ -117,7 +117,9 @@ impl Report {
     }
 }
 
-/// Evaluate every policy of the catalogue.
+/// Evaluate every policy of the catalogue: first every policy's candidates are listed (tag
+/// lists), then each is checked, reported to the session's progress as the stage
+/// "planning promotions" over the number of candidates.
 pub async fn plan<R: Api>(
     sess: &Session<'_, R>,
     cat: &Catalogue,
@@ -127,9 +129,20 @@ pub async fn plan<R: Api>(
     let mut report = Report::default();
     let mut policies: Vec<&Source<Policy>> = cat.policies.iter().collect();
     policies.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut listed = Vec::new();
     for src in policies {
-        plan_policy(sess, &cat.root, src, index, now, &mut report).await;
+        listed.push(list_policy(sess, &cat.root, src, index).await);
     }
+    let total = listed
+        .iter()
+        .flat_map(|l| &l.steps)
+        .filter(|s| matches!(s, Step::Candidate { .. }))
+        .count();
+    sess.progress.start("planning promotions", total as u64);
+    for l in &listed {
+        check_policy(sess, l, now, &mut report).await;
+    }
+    sess.progress.finish();
     // Two promotions must not race for one target tag (e.g. a timestamp-only template
     // with several matching tags in the same run): the first (in sorted order) wins.
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
@@ -156,22 +169,56 @@ pub async fn plan<R: Api>(
     report
 }
 
-async fn plan_policy<R: Api>(
+/// One policy with its candidates listed, ready to be checked.
+struct Listed<'i> {
+    name: String,
+    file: String,
+    /// The compiled policy, its signature keys and its target repository (`None` when the
+    /// policy cannot run: `steps` holds the problem).
+    compiled: Option<(CompiledPolicy, Vec<crate::supply::TrustedKey>, Repo)>,
+    /// Source digests the policy promoted before.
+    promoted: BTreeSet<&'i str>,
+    /// Source repositories with their tags.
+    repos: Vec<(Repo, BTreeSet<String>)>,
+    /// In the order they are reported.
+    steps: Vec<Step>,
+}
+
+/// What listing a policy found, in order.
+enum Step {
+    Problem(Problem),
+    /// Tag `tag` of `repos[repo]`.
+    Candidate {
+        repo: usize,
+        tag: String,
+    },
+}
+
+/// Compile a policy, load its keys and list its candidates (repositories and tags).
+async fn list_policy<'i, R: Api>(
     sess: &Session<'_, R>,
     root: &std::path::Path,
     src: &Source<Policy>,
-    index: &Index,
-    now: DateTime<Utc>,
-    report: &mut Report,
-) {
+    index: &'i Index,
+) -> Listed<'i> {
     let p = &src.value;
     let name = p.name.value.clone();
     let file = display_path(&src.path);
-    let problem = |source: Option<String>, message: String| Problem {
-        policy: Some(name.clone()),
-        file: Some(file.clone()),
-        source,
-        message,
+    let mut listed = Listed {
+        name: name.clone(),
+        file: file.clone(),
+        compiled: None,
+        promoted: BTreeSet::new(),
+        repos: Vec::new(),
+        steps: Vec::new(),
+    };
+    let problem = |message: String| {
+        Step::Problem(Problem {
+            policy: Some(name.clone()),
+            file: Some(file.clone()),
+            source: None,
+            message,
+        })
     };
     // The same compilation `berth validate` reports on: a policy runs only when it is valid.
     let c = match crate::policy::compile(root, src) {
@@ -182,8 +229,8 @@ async fn plan_policy<R: Api>(
                 .iter()
                 .map(|d| format!("{} {}", d.code, d.message))
                 .collect();
-            report.problems.push(problem(None, why.join("; ")));
-            return;
+            listed.steps.push(problem(why.join("; ")));
+            return listed;
         }
     };
     let target = Repo::new(&c.target_host, &c.target_repository);
@@ -193,10 +240,10 @@ async fn plan_policy<R: Api>(
         match crate::supply::keys::load(root, k) {
             Ok(key) => keys.push(key),
             Err(e) => {
-                report
-                    .problems
-                    .push(problem(None, format!("signature key: {}", e.message())));
-                return;
+                listed
+                    .steps
+                    .push(problem(format!("signature key: {}", e.message())));
+                return listed;
             }
         }
     }
@@ -211,21 +258,20 @@ async fn plan_policy<R: Api>(
                 r
             }
             Err(e) => {
-                report.problems.push(problem(
-                    None,
-                    format!("listing repositories of {}: {e}", c.source_host),
-                ));
-                return;
+                listed.steps.push(problem(format!(
+                    "listing repositories of {}: {e}",
+                    c.source_host
+                )));
+                return listed;
             }
         }
     };
-    let promoted: BTreeSet<&str> = index
+    listed.promoted = index
         .promotions
         .iter()
         .filter(|r| r.policy.as_deref() == Some(name.as_str()))
         .map(|r| r.source_digest.as_str())
         .collect();
-    let mut seen_digests: BTreeSet<String> = BTreeSet::new();
     for repo_name in repos {
         let repo = Repo::new(&c.source_host, &repo_name);
         if repo == target {
@@ -234,50 +280,83 @@ async fn plan_policy<R: Api>(
         let mut tags = match sess.reg.tags(&repo).await {
             Ok(t) => t,
             Err(e) => {
-                report
-                    .problems
-                    .push(problem(None, format!("listing tags of {repo}: {e}")));
+                listed
+                    .steps
+                    .push(problem(format!("listing tags of {repo}: {e}")));
                 continue;
             }
         };
         tags.sort();
-        let tag_set: BTreeSet<String> = tags.iter().cloned().collect();
-        for tag in tags {
-            if crate::supply::is_artefact_tag(&tag) {
+        let at = listed.repos.len();
+        for tag in &tags {
+            if crate::supply::is_artefact_tag(tag) {
                 continue; // a signature, SBOM or referrers index, never an image to promote
             }
-            if !c.criteria.tag_holds(&tag) {
-                report.not_matching += 1;
-                report.rejected.push(Rejected {
-                    policy: name.clone(),
-                    file: file.clone(),
-                    source: ImageRef::new(Some(&repo.host), &repo.repository, &tag).to_string(),
-                    digest: None,
-                    criterion: "tag criterion".into(),
-                });
+            listed.steps.push(Step::Candidate {
+                repo: at,
+                tag: tag.clone(),
+            });
+        }
+        listed.repos.push((repo, tags.into_iter().collect()));
+    }
+    listed.compiled = Some((c, keys, target));
+    listed
+}
+
+/// Check a listed policy's candidates against its criteria (one progress item each).
+async fn check_policy<R: Api>(
+    sess: &Session<'_, R>,
+    l: &Listed<'_>,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) {
+    let mut seen_digests: BTreeSet<String> = BTreeSet::new();
+    for step in &l.steps {
+        let (repo_at, tag) = match step {
+            Step::Problem(p) => {
+                report.problems.push(p.clone());
                 continue;
             }
-            let source = ImageRef::new(Some(&repo.host), &repo.repository, &tag);
-            let src_s = source.to_string();
-            if let Err(m) = plan_tag(
-                sess,
-                &c,
-                &target,
-                (&keys, &tag_set),
-                &repo,
-                &tag,
-                now,
-                &promoted,
-                &mut seen_digests,
-                report,
-                &name,
-                &file,
-            )
-            .await
-            {
-                report.problems.push(problem(Some(src_s), m));
-            }
+            Step::Candidate { repo, tag } => (*repo, tag),
+        };
+        let Some((c, keys, target)) = &l.compiled else {
+            continue; // candidates are listed only for a compiled policy
+        };
+        let (repo, tag_set) = &l.repos[repo_at];
+        let source = ImageRef::new(Some(&repo.host), &repo.repository, tag).to_string();
+        if !c.criteria.tag_holds(tag) {
+            report.not_matching += 1;
+            report.rejected.push(Rejected {
+                policy: l.name.clone(),
+                file: l.file.clone(),
+                source,
+                digest: None,
+                criterion: "tag criterion".into(),
+            });
+        } else if let Err(m) = plan_tag(
+            sess,
+            c,
+            target,
+            (keys, tag_set),
+            repo,
+            tag,
+            now,
+            &l.promoted,
+            &mut seen_digests,
+            report,
+            &l.name,
+            &l.file,
+        )
+        .await
+        {
+            report.problems.push(Problem {
+                policy: Some(l.name.clone()),
+                file: Some(l.file.clone()),
+                source: Some(source),
+                message: m,
+            });
         }
+        sess.advance();
     }
 }
 
@@ -412,7 +491,8 @@ pub async fn target_action<R: Api>(
     }
 }
 
-/// Perform pending promotions (up to `concurrency` at once) and record each success.
+/// Perform pending promotions (up to `concurrency` at once) and record each success; each
+/// promotion that ends (copied or failed) is one item of the progress stage "copying".
 pub async fn execute<R: Api>(
     sess: &Session<'_, R>,
     report: &mut Report,
@@ -426,6 +506,7 @@ pub async fn execute<R: Api>(
     let planned = report.copy.referrer_lookups;
     let before = sess.stats.borrow().referrer_lookups;
     type Copied = Result<Vec<crate::model::PromotedArtefact>, PromoteError>;
+    sess.progress.start("copying", pending.len() as u64);
     let results: Vec<(Pending, Copied)> =
         futures_util::stream::iter(pending.into_iter().map(|p| async move {
             let (src, tgt) = match (
@@ -435,6 +516,7 @@ pub async fn execute<R: Api>(
                 (Some(s), Some(t)) => (s, t),
                 _ => {
                     let why = format!("cannot parse {} or {}", p.source, p.target);
+                    sess.advance();
                     return (p, Err(PromoteError::Registry(why)));
                 }
             };
@@ -454,11 +536,13 @@ pub async fn execute<R: Api>(
                 Ok(()) => sess.copy_artefacts(&from, &p.source_digest, &to).await,
                 Err(e) => Err(e),
             };
+            sess.advance();
             (p, r)
         }))
         .buffered(concurrency.max(1))
         .collect()
         .await;
+    sess.progress.finish();
     for (p, r) in results {
         match r {
             Ok(artefacts) => report.done.push(PromotionRecord {
