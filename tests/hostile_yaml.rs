@@ -74,15 +74,25 @@ fn several_documents_in_one_file_are_e0002() {
     let (code, diags) = validate(tmp.path());
     assert_eq!(code, 1);
     assert_eq!(diags.len(), 1, "{diags:#?}");
-    let (file, line, col, c, _, hint) = &diags[0];
+    // A sentence at the second document's `---`, never the parser's Debug form
+    // (`budget breached: Documents { documents: 2 }`).
+    let (file, line, col, c, msg, hint) = &diags[0];
     assert_eq!(
-        (file.as_str(), *line, *col, c.as_str(), hint.as_str()),
+        (
+            file.as_str(),
+            *line,
+            *col,
+            c.as_str(),
+            msg.as_str(),
+            hint.as_str()
+        ),
         (
             "images/a.yaml",
             11,
             1,
             "E0002",
-            "one YAML document per file"
+            "a second YAML document starts here; a catalogue file holds one document",
+            "one YAML document per file: move what follows this `---` into a file of its own (a listing per file under images/, a policy per file under policies/)"
         )
     );
 }
@@ -114,10 +124,17 @@ fn nesting_deeper_than_64_is_e0004() {
         );
         let err = parse_yaml::<serde_json::Value>(&deep).unwrap_err();
         assert_eq!(err.code, Code::YamlLimit, "{what}: {err:?}");
+        // At the first level too deep: the 65th `[`, or the 65th mapping (`leaf:`, line 65).
+        let at = if what == "flow" { (1, 65) } else { (65, 129) };
+        assert_eq!((err.pos.line, err.pos.col), at, "{what}: {err:?}");
+        assert_eq!(
+            err.message,
+            "nesting goes deeper than 64 levels here (mappings and sequences inside each other)"
+        );
         assert_eq!(
             err.hint.as_deref(),
             Some(
-                "anchors/aliases and nesting are limited in catalogue files; write the values out"
+                "nesting is limited to 64 levels in catalogue files and no berth field nests that deep; remove or flatten the value"
             )
         );
     }

@@ -300,16 +300,23 @@ impl ParseError {
     }
 }
 
+/// YAML budgets (README "YAML"): parser events, aliases, anchors, nesting levels, values.
+const MAX_EVENTS: usize = 200_000;
+const MAX_ALIASES: usize = 256;
+const MAX_ANCHORS: usize = 256;
+pub const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 100_000;
+
 fn yaml_options() -> serde_saphyr::Options {
     // Catalogue files are tiny: tight budgets refuse alias bombs ("billion laughs") and
     // pathological nesting long before they cost memory or time.
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_events: 200_000,
-            max_aliases: 256,
-            max_anchors: 256,
-            max_depth: 64,
-            max_nodes: 100_000,
+            max_events: MAX_EVENTS,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
             max_documents: 1,
         },
         alias_limits: serde_saphyr::alias_limits! {
@@ -381,6 +388,21 @@ pub fn parse_yaml_collecting<T: DeserializeOwned>(
     .map_err(|e| classify(&e))
 }
 
+/// A sentence for a YAML budget breached (never the parser's Debug form).
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Events { .. } => {
+            format!("the file is too complex: more than {MAX_EVENTS} YAML events by here")
+        }
+        B::Aliases { .. } => format!("more than {MAX_ALIASES} aliases (`*name`) by here"),
+        B::Anchors { .. } => format!("more than {MAX_ANCHORS} anchors (`&name`) by here"),
+        B::Nodes { .. } => format!("more than {MAX_NODES} values by here"),
+        // Limits berth does not set (includes, scalar bytes, …) keep the parser's defaults.
+        _ => "a YAML parser limit was exceeded here".to_string(),
+    }
+}
+
 fn classify(e: &serde_saphyr::Error) -> ParseError {
     use serde_saphyr::Error as E;
     let inner = e.without_snippet();
@@ -402,12 +424,45 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
             breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
             ..
         }
-        | E::MultipleDocuments { .. } => (
-            Code::YamlSyntax,
-            Some("one YAML document per file".to_string()),
-        ),
-        E::Budget { .. }
-        | E::AliasReplayLimitExceeded { .. }
+        | E::MultipleDocuments { .. } => {
+            return ParseError {
+                code: Code::YamlSyntax,
+                pos,
+                message: "a second YAML document starts here; a catalogue file holds one document"
+                    .to_string(),
+                hint: Some(
+                    "one YAML document per file: move what follows this `---` into a file of its own (a listing per file under images/, a policy per file under policies/)"
+                        .to_string(),
+                ),
+            };
+        }
+        E::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        } => {
+            return ParseError {
+                code: Code::YamlLimit,
+                pos,
+                message: format!(
+                    "nesting goes deeper than {MAX_DEPTH} levels here (mappings and sequences inside each other)"
+                ),
+                hint: Some(format!(
+                    "nesting is limited to {MAX_DEPTH} levels in catalogue files and no berth field nests that deep; remove or flatten the value"
+                )),
+            };
+        }
+        E::Budget { breach, .. } => {
+            return ParseError {
+                code: Code::YamlLimit,
+                pos,
+                message: budget_message(breach),
+                hint: Some(
+                    "anchors/aliases and nesting are limited in catalogue files; write the values out"
+                        .to_string(),
+                ),
+            };
+        }
+        E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
         | E::AliasReplayStackDepthExceeded { .. }
         | E::AliasReplayCounterOverflow { .. } => (
