@@ -85,3 +85,33 @@ fn man_pages_cover_every_command() {
     let apply = std::fs::read_to_string(dir.path().join("berth-apply.1")).unwrap();
     assert!(apply.contains("max\\-push\\-attempts"), "{apply}");
 }
+
+/// `berth completions zsh | head -3` (a reader that stops early) is the reader's choice: exit
+/// 0 and nothing on stderr, as for every other command — not a panic (exit 101).
+#[test]
+fn a_closed_pipe_ends_completions_and_man_quietly() {
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["completions", "powershell"],
+        &["man"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before berth writes
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).as_ref()
+            ),
+            (Some(0), ""),
+            "{args:?}"
+        );
+    }
+}

@@ -29,7 +29,11 @@ pub struct ManArgs {
 /// /etc/bash_completion.d/berth`).
 pub fn completions(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "berth", out);
+    // Generated into memory first: clap_complete panics on a write error, and a reader that
+    // stops early (`| head`) is an ordinary closed pipe, handled like every command's.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "berth", &mut script);
+    out.write_all(&script)?;
     Ok(EXIT_OK)
 }
 
