@@ -119,3 +119,63 @@ fn mark_promote_and_validate_speak_json() {
     assert_eq!(v["copy"]["manifestsPushed"], 1);
     assert!(v["index"].as_str().unwrap().ends_with("index.json"), "{v}");
 }
+
+/// `apply --format json` prints one JSON document on stdout (the plan report), so
+/// `berth apply --format json | jq` works; what apply then did ("Wrote …", "Nothing
+/// written: …") goes to stderr as sentences. Same for a catalogue with errors.
+#[test]
+fn apply_json_is_one_document_and_its_steps_go_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = Command::new("cp")
+        .args([
+            "-r",
+            &format!("{}/.", fixture("demo")),
+            dir.path().to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let out = dir.path().join("out.json");
+    let out = out.to_str().unwrap();
+    let cat = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = berth(
+        &[
+            "apply",
+            "--catalogue",
+            cat,
+            "--offline",
+            "--skip-verify",
+            "--out",
+            out,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(v["changed"], true);
+    assert_eq!(stderr, format!("Wrote {out}.\n"));
+
+    let (code, stdout, stderr) = berth(
+        &[
+            "apply",
+            "--catalogue",
+            &fixture("bad/tag-latest"),
+            "--offline",
+            "--skip-verify",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(v["diagnostics"][0]["code"], "E0106");
+    assert_eq!(
+        stderr,
+        "Nothing written: fix the errors the report lists first.\n"
+    );
+}

@@ -101,17 +101,28 @@ pub fn exit_code(applied: Applied) -> u8 {
     }
 }
 
-/// Report one step of an apply in `format` (shared with `berth ci`).
+/// Report one step of an apply in `format` (shared with `berth ci`). In JSON the report is
+/// the one document on `out`; the sentences saying what apply did go to stderr.
 pub fn report_step(
     step: &Step<'_>,
     format: crate::report::Format,
     offline: bool,
-    out: &mut dyn Write,
+    report: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let json = format == crate::report::Format::Json;
+    if let Step::Planned(c) = step {
+        report.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
+    }
+    let mut stderr = std::io::stderr();
+    let out: &mut dyn Write = if json { &mut stderr } else { report };
     match step {
         Step::Planned(c) => {
-            out.write_all(crate::report::plan::render(c, format, offline).as_bytes())?;
-            if c.blocks_write() {
+            if c.blocks_write() && json {
+                writeln!(
+                    out,
+                    "Nothing written: fix the errors the report lists first."
+                )?;
+            } else if c.blocks_write() {
                 writeln!(out, "Nothing written: fix the errors above first.")?;
             } else if c.has_errors() {
                 writeln!(
