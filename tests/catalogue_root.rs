@@ -164,3 +164,39 @@ fn init_starts_from_an_empty_directory() {
     let o = berth(tmp.path(), &["validate", "--catalogue", "new"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
 }
+
+/// `berth ci` (what the Action runs) refuses a path that is not a catalogue like every other
+/// command: exit 2 with an `::error` annotation naming it, no output set, no plan written —
+/// it used to plan an empty catalogue and pass ("no changes").
+#[test]
+fn ci_refuses_a_path_that_is_not_a_catalogue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runner = tmp.path().join("runner");
+    std::fs::create_dir(&runner).unwrap();
+    let outputs = runner.join("github-output");
+    for (catalogue, why) in [
+        ("missing", "`missing` does not exist"),
+        ("runner", "`runner` has neither berth.yaml nor images/"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .current_dir(tmp.path())
+            .args(["ci", "--catalogue", catalogue])
+            .env("RUNNER_TEMP", &runner)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("HOME", tmp.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(2), "{catalogue}: {stdout}");
+        assert!(
+            stdout.starts_with(&format!(
+                "::error title=berth::not a berth catalogue: {why}"
+            )),
+            "{catalogue}: {stdout}"
+        );
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        let written: Vec<_> = std::fs::read_dir(&runner).unwrap().collect();
+        assert!(written.is_empty(), "{catalogue}: {written:?}");
+    }
+}

@@ -239,6 +239,9 @@ fn run_inner(args: &CiArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
             return Ok(EXIT_ERROR);
         }
     };
+    // A mistyped catalogue path is refused (exit 2) before anything is planned or set, as
+    // by every other command: an empty plan must not pass CI.
+    cat.root()?;
     let event = Event::from_env()?;
     let mode = match inputs.mode.as_str() {
         "auto" => event.auto_mode(),
