@@ -241,3 +241,29 @@ fn plan_annotations_summarise_a_valid_plan() {
         "::notice title=berth plan::2 change(s) in 1 image(s)\n"
     );
 }
+
+/// The plan notice says what the text report's first line says when no version changes: a
+/// first run creates the index (never "the index is up to date" for a file that does not
+/// exist); after apply, the index is up to date.
+#[test]
+fn plan_notice_without_version_changes_agrees_with_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = tmp.path().join("cat");
+    std::fs::create_dir_all(cat.join("images")).unwrap();
+    std::fs::write(cat.join("berth.yaml"), "registries: {}\n").unwrap();
+    let o = berth(&cat, &["plan", "--offline", "--format", "github"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(
+        stdout(&o),
+        "::notice title=berth plan::No versions yet: the index will be created.\n"
+    );
+    let a = berth(&cat, &["apply", "--offline", "--skip-verify"]);
+    assert_eq!(a.status.code(), Some(0), "{}", stdout(&a));
+    let o = berth(&cat, &["plan", "--offline", "--format", "github"]);
+    let text = stdout(&o);
+    let notices: Vec<&str> = text.lines().filter(|l| l.starts_with("::notice")).collect();
+    assert_eq!(
+        notices,
+        ["::notice title=berth plan::No changes. The index is up to date."]
+    );
+}

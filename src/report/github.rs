@@ -128,7 +128,9 @@ pub fn plan(c: &Computed, locate: &dyn Fn(&str) -> String) -> String {
     let summary = if errors > 0 {
         format!("{errors} error(s): this catalogue cannot be applied")
     } else if c.changes.is_empty() {
-        "no changes: the index is up to date".to_string()
+        // The text report's first line: never "up to date" for an index still to be
+        // written or while promotions are pending.
+        crate::report::plan::no_changes(c).trim_end().to_string()
     } else {
         let images: std::collections::BTreeSet<&str> =
             c.changes.iter().map(|ch| ch.code.as_str()).collect();

@@ -81,7 +81,7 @@ fn verify_summary(c: &Computed, offline: bool) -> String {
 
 /// The first line when no version changes: never "up to date" while promotions are pending
 /// or were just made, nor while the index file still has to be written.
-fn no_changes(c: &Computed) -> &'static str {
+pub(crate) fn no_changes(c: &Computed) -> &'static str {
     let p = &c.promotions;
     if !p.pending.is_empty() || !p.done.is_empty() {
         "No version changes; promotions below.\n"
