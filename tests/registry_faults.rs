@@ -297,10 +297,11 @@ fn default_concurrency_runs_requests_in_parallel_and_rate_limit_paces_them() {
 #[test]
 fn a_rate_that_is_not_positive_is_no_limit() {
     use berth::model::RegistryConfig;
+    use berth::model::span::{Pos, Sp};
     use berth::registry::Limits;
     for rps in [0.0, -1.0] {
         let cfg = RegistryConfig {
-            requests_per_second: Some(rps),
+            requests_per_second: Some(Sp::new(rps, Pos::UNKNOWN)),
             ..RegistryConfig::default()
         };
         assert_eq!(
@@ -310,7 +311,7 @@ fn a_rate_that_is_not_positive_is_no_limit() {
         );
     }
     let cfg = RegistryConfig {
-        requests_per_second: Some(0.5),
+        requests_per_second: Some(Sp::new(0.5, Pos::UNKNOWN)),
         ..RegistryConfig::default()
     };
     assert_eq!(Limits::for_host(Some(&cfg)).requests_per_second, Some(0.5));
