@@ -1242,11 +1242,17 @@ fn input_values_cannot_inject_shell() {
         !run.workspace.join("INJECTED").exists(),
         "input value ran as shell"
     );
-    // The odd value reaches berth as one argument, unchanged.
-    assert_eq!(
-        run.commands(),
-        vec![r#"plan --catalogue 'cat"; touch INJECTED; echo "' --verify blobs"#]
+    // The odd value reaches berth as one argument, unchanged: berth names exactly that path
+    // when it refuses it (no such catalogue), before running anything.
+    assert!(!run.success);
+    assert!(
+        run.stdout.contains(
+            r#"::error title=berth::not a berth catalogue: `cat"; touch INJECTED; echo "` does not exist"#
+        ),
+        "{}",
+        run.stdout
     );
+    assert!(run.commands().is_empty(), "{}", run.stdout);
 }
 
 /// Issue 14: `mode: resolve` hands pinned references to a following job — one output per
