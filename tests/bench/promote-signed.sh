@@ -185,7 +185,7 @@ f2() { printf '%.2f' "$1"; }
 {
   echo "# Promotion benchmark: signed images with their signatures and SBOMs"
   echo
-  echo "$N images (config + own 256 KiB layer + shared 1 MiB base), each with a cosign \`.sig\` signature and an SPDX SBOM referrer (tag schema), in one local docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on $HOST; $(nproc) cores; $(date -u +%Y-%m-%d); berth binary \`$(basename "$(dirname "$BERTH")")\`, maxConcurrency $CONCURRENCY."
+  echo "$N images (config + own 256 KiB layer + shared 1 MiB base), each with a cosign \`.sig\` signature and an SPDX SBOM referrer (tag schema), in one local docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on $HOST; $(nproc) cores; $(date -u +%Y-%m-%d); berth release build (\`$("$BERTH" --version)\`), maxConcurrency $CONCURRENCY."
   echo
   echo "| Method | Images | Wall time (s) | Images/s |"
   echo "|---|---|---|---|"

@@ -128,7 +128,7 @@ f2() { printf '%.2f' "$1"; }
 {
   echo "# Promotion benchmark"
   echo
-  echo "$N images (config + own 1 MiB layer + shared 4 MiB base each) promoted within one local docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on $HOST; $(nproc) cores; $(date -u +%Y-%m-%d); berth binary \`$(basename "$(dirname "$BERTH")")\`, maxConcurrency $CONCURRENCY."
+  echo "$N images (config + own 1 MiB layer + shared 4 MiB base each) promoted within one local docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on $HOST; $(nproc) cores; $(date -u +%Y-%m-%d); berth release build (\`$("$BERTH" --version)\`), maxConcurrency $CONCURRENCY."
   echo
   echo "| Method | Images | Wall time (s) | Images/s |"
   echo "|---|---|---|---|"
