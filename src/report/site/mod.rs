@@ -175,6 +175,7 @@ where
     let md = markdown::Markdown::new();
     let index_url = input.base_url.map(|b| format!("{b}index.json"));
     let source_commit = input.index.source_commit.as_deref();
+    let promotions = view::promotions_by_digest(&input.index.promotions);
     let render = |template: &str, page: &str, ctx: Value| {
         env.get_template(template)
             .and_then(|t| t.render(ctx))
@@ -223,6 +224,7 @@ where
                 markdown: &md,
                 index_url: index_url.as_deref(),
                 dockerfile,
+                promotions: &promotions,
             },
         );
         let path = format!("images/{}.html", img.code);

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{ChannelEntry, ImageEntry, QaStatus, Status, VersionEntry};
+use crate::model::{
+    ChannelEntry, ImageEntry, PromotionRecord, QaStatus, Status, SupplyChainEntry, VersionEntry,
+};
 use crate::report::site::markdown::Markdown;
 
 /// A status mark: `kind` picks the colour (`ok`, `testing`, `warn`, `bad`, `muted`), `text`
@@ -65,6 +67,8 @@ pub struct Card {
     pub labels: Vec<String>,
     /// The `latest` channel's version, else the newest version; with its status.
     pub latest: Option<(String, Badge)>,
+    /// Compact supply-chain marks of that version (empty without a `supplyChain` record).
+    pub supply: Vec<Badge>,
     /// Lower-case text the search box matches.
     pub search: String,
     /// JSON arrays for the filters (read by site.js).
@@ -144,10 +148,200 @@ pub struct ImagePage {
     pub dockerfile: Option<DockerfileView>,
     /// `berth resolve` command lines for the channels.
     pub resolve: Vec<String>,
+    /// Supply-chain rows, newest version first: only versions with a `supplyChain` record or
+    /// a recorded promotion of their digest.
+    pub supply: Vec<SupplyRow>,
+}
+
+/// One mark of the supply-chain table: `kind` as for [`Badge`], `text` says it, `title` (a full
+/// fingerprint) is shown on hover.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mark {
+    pub kind: &'static str,
+    pub text: String,
+    pub title: Option<String>,
+}
+
+impl Mark {
+    fn new(kind: &'static str, text: impl Into<String>) -> Self {
+        Mark {
+            kind,
+            text: text.into(),
+            title: None,
+        }
+    }
+}
+
+/// What the index records of one version's signatures, SBOM, scan report and promotions.
+#[derive(Debug, Serialize)]
+pub struct SupplyRow {
+    pub version: String,
+    /// Signature, SBOM and vulnerability marks; `None` when the version has no `supplyChain`
+    /// record (only promotions).
+    pub checks: Option<SupplyChecks>,
+    /// `promoted to host/repo:tag on … with 1 signature, 1 SBOM`, oldest first.
+    pub promoted: Vec<String>,
+}
+
+/// The marks of a `supplyChain` record.
+#[derive(Debug, Serialize)]
+pub struct SupplyChecks {
+    /// One per verified key, then the keyless signatures; `no verified signature` otherwise.
+    pub signatures: Vec<Mark>,
+    pub sbom: Mark,
+    pub vulnerabilities: Mark,
+}
+
+/// Characters of a key fingerprint's hex shown on the page (the whole one is its title).
+const FINGERPRINT_SHOWN: usize = 12;
+
+/// `sha256:ab12cd34ef56…` for `sha256:ab12cd34ef56<more hex>`.
+fn short_fingerprint(fp: &str) -> String {
+    let (algo, hex) = fp.split_once(':').unwrap_or(("", fp));
+    let prefix = if algo.is_empty() {
+        String::new()
+    } else {
+        format!("{algo}:")
+    };
+    if hex.chars().count() > FINGERPRINT_SHOWN {
+        let shown: String = hex.chars().take(FINGERPRINT_SHOWN).collect();
+        format!("{prefix}{shown}…")
+    } else {
+        format!("{prefix}{hex}")
+    }
+}
+
+/// `0 critical, 2 high, 5 medium, 1 low`.
+fn vulnerability_text(c: &crate::model::VulnerabilityCounts) -> String {
+    format!(
+        "{} critical, {} high, {} medium, {} low",
+        c.critical, c.high, c.medium, c.low
+    )
+}
+
+/// The marks of a version's `supplyChain` record.
+pub fn supply_checks(s: &SupplyChainEntry) -> SupplyChecks {
+    let mut signatures: Vec<Mark> = s
+        .signature_keys
+        .iter()
+        .map(|k| Mark {
+            kind: "ok",
+            text: format!("signed — key {}", short_fingerprint(k)),
+            title: Some(k.clone()),
+        })
+        .collect();
+    match s.keyless_signatures {
+        0 => {}
+        1 => signatures.push(Mark::new(
+            "muted",
+            "keyless signature present, not verified",
+        )),
+        n => signatures.push(Mark::new(
+            "muted",
+            format!("{n} keyless signatures present, not verified"),
+        )),
+    }
+    if signatures.is_empty() {
+        signatures.push(Mark::new("warn", "no verified signature"));
+    }
+    let sbom = if s.sbom {
+        Mark::new("ok", "SBOM attached")
+    } else {
+        Mark::new("muted", "no SBOM")
+    };
+    let vulnerabilities = match &s.vulnerabilities {
+        None => Mark::new("muted", "no scan report"),
+        Some(c) => Mark::new(
+            if c.critical > 0 {
+                "bad"
+            } else if c.high > 0 {
+                "warn"
+            } else {
+                "ok"
+            },
+            format!("vulnerabilities: {}", vulnerability_text(c)),
+        ),
+    };
+    SupplyChecks {
+        signatures,
+        sbom,
+        vulnerabilities,
+    }
+}
+
+/// The compact marks of a home-page card: `signed`, `SBOM`, and the worst severity found.
+pub fn supply_badges(s: &SupplyChainEntry) -> Vec<Badge> {
+    let mut out = Vec::new();
+    if !s.signature_keys.is_empty() {
+        out.push(Badge::new("ok", "signed"));
+    } else if s.keyless_signatures > 0 {
+        out.push(Badge::new("muted", "keyless signature, not verified"));
+    }
+    if s.sbom {
+        out.push(Badge::new("ok", "SBOM"));
+    }
+    if let Some(c) = &s.vulnerabilities {
+        out.push(if c.critical > 0 {
+            Badge::new("bad", format!("{} critical", c.critical))
+        } else if c.high > 0 {
+            Badge::new("warn", format!("{} high", c.high))
+        } else {
+            Badge::new("ok", "no critical or high")
+        });
+    }
+    out
+}
+
+/// Promotions by the digest they copied, in the index's order (oldest first).
+pub fn promotions_by_digest(promotions: &[PromotionRecord]) -> BTreeMap<&str, Vec<&PromotionRecord>> {
+    let mut m: BTreeMap<&str, Vec<&PromotionRecord>> = BTreeMap::new();
+    for p in promotions {
+        m.entry(p.source_digest.as_str()).or_default().push(p);
+    }
+    m
+}
+
+/// `promoted to host/repo:tag on 2026-03-02 09:14 UTC with 1 signature, 1 SBOM`.
+fn promoted_text(p: &PromotionRecord) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &p.artefacts {
+        *counts.entry(a.kind.as_str()).or_default() += 1;
+    }
+    let kinds: Vec<String> = counts
+        .into_iter()
+        .map(|(kind, n)| {
+            let (one, many) = match kind {
+                "signature" => ("signature", "signatures"),
+                "sbom" => ("SBOM", "SBOMs"),
+                "scan-report" => ("scan report", "scan reports"),
+                "attestation" => ("attestation", "attestations"),
+                _ => ("other artefact", "other artefacts"),
+            };
+            format!("{n} {}", if n == 1 { one } else { many })
+        })
+        .collect();
+    let mut s = format!(
+        "promoted to {} on {}",
+        p.target,
+        time_text(&p.promoted_at)
+    );
+    if !kinds.is_empty() {
+        s.push_str(" with ");
+        s.push_str(&kinds.join(", "));
+    }
+    s
 }
 
 /// The card of one image.
 pub fn card(img: &ImageEntry) -> Card {
+    let latest_version = match img.channels.get("latest") {
+        Some(ch) => img.versions.iter().rev().find(|v| v.version == ch.version),
+        None => img.versions.last(),
+    };
+    let supply = latest_version
+        .and_then(|v| v.supply_chain.as_ref())
+        .map(supply_badges)
+        .unwrap_or_default();
     let latest = match img.channels.get("latest") {
         Some(ch) => Some((ch.version.clone(), Badge::new("ok", "released"))),
         None => img.versions.last().map(|v| {
@@ -175,6 +369,7 @@ pub fn card(img: &ImageEntry) -> Card {
         agent_scope: img.agent_scope.clone(),
         labels: img.labels.clone(),
         latest,
+        supply,
         search: search.join(" ").to_lowercase(),
         labels_json: serde_json::to_string(&img.labels).expect("strings serialize"),
         scope_json: serde_json::to_string(&img.agent_scope).expect("strings serialize"),
@@ -220,6 +415,8 @@ pub struct PageContext<'a> {
     /// `--index` value for the `berth resolve` lines (the published index.json URL).
     pub index_url: Option<&'a str>,
     pub dockerfile: Option<DockerfileView>,
+    /// The index's promotions by source digest ([`promotions_by_digest`]).
+    pub promotions: &'a BTreeMap<&'a str, Vec<&'a PromotionRecord>>,
 }
 
 /// The page of one image.
@@ -296,6 +493,26 @@ pub fn image_page(img: &ImageEntry, ctx: PageContext<'_>) -> ImagePage {
         })
         .collect();
 
+    let supply = img
+        .versions
+        .iter()
+        .rev()
+        .filter_map(|v| {
+            let promoted: Vec<String> = v
+                .digest
+                .as_deref()
+                .and_then(|d| ctx.promotions.get(d))
+                .map(|ps| ps.iter().map(|p| promoted_text(p)).collect())
+                .unwrap_or_default();
+            let checks = v.supply_chain.as_ref().map(supply_checks);
+            (checks.is_some() || !promoted.is_empty()).then(|| SupplyRow {
+                version: v.version.clone(),
+                checks,
+                promoted,
+            })
+        })
+        .collect();
+
     let index_flag = ctx
         .index_url
         .map(|u| format!("--index {u} "))
@@ -324,6 +541,7 @@ pub fn image_page(img: &ImageEntry, ctx: PageContext<'_>) -> ImagePage {
         versions,
         dockerfile: ctx.dockerfile,
         resolve,
+        supply,
     }
 }
 
@@ -507,6 +725,7 @@ mod tests {
                 markdown: &md,
                 index_url: Some("https://s.example/index.json"),
                 dockerfile: None,
+                promotions: &BTreeMap::new(),
             },
         );
         let rows: Vec<(String, Vec<String>, String, bool)> = page
