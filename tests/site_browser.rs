@@ -152,7 +152,7 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
         goto(&b, &file_url(&dir.join(format!("images/{code}.html")))).await;
         b.assert_quiet_console(code).await;
     }
-    // The Dockerfile link opens the published file.
+    // The Dockerfile link leads to the file, shown on the page.
     goto(&b, &file_url(&dir.join("images/ci-base.html"))).await;
     b.client
         .find(Locator::Id("dockerfile"))
@@ -161,10 +161,19 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
         .click()
         .await
         .unwrap();
-    assert!(
-        text_of(&b, "body").await.starts_with("FROM ubuntu:24.04"),
-        "{}",
-        text_of(&b, "body").await
+    assert_eq!(
+        b.js(
+            "const h = document.getElementById('h-dockerfile').getBoundingClientRect(); return [location.hash, h.top >= 0 && h.bottom <= innerHeight]",
+            vec![]
+        )
+        .await,
+        json!(["#h-dockerfile", true])
+    );
+    assert_eq!(
+        text_of(&b, "pre.dockerfile").await,
+        std::fs::read_to_string(root().join("fixtures/demo/dockerfiles/ci-base.Dockerfile"))
+            .unwrap()
+            .trim_end()
     );
 
     // Home: every image as a card, sorted by name; filters shown once the script runs.
@@ -613,7 +622,9 @@ fn supply_catalogue() -> tempfile::TempDir {
         &std::fs::read_to_string(root().join("fixtures/demo/index.json")).unwrap(),
     )
     .unwrap();
-    let versions = index["images"]["ci-base"]["versions"].as_array_mut().unwrap();
+    let versions = index["images"]["ci-base"]["versions"]
+        .as_array_mut()
+        .unwrap();
     assert_eq!(versions[2]["version"], "1.1.0");
     versions[2]["supplyChain"] = json!({
         "keylessSignatures": 1,
@@ -695,7 +706,9 @@ async fn supply_chain_summary_per_version_and_on_the_home_card() {
                 ],
                 "SBOM attached",
                 "vulnerabilities: 0 critical, 2 high, 5 medium, 1 low",
-                ["promoted to registry.acme.example/release/ci-base:1.1.0 on 2026-03-02 09:14 UTC with 1 SBOM, 2 signatures"]
+                [
+                    "promoted to registry.acme.example/release/ci-base:1.1.0 on 2026-03-02 09:14 UTC with 1 SBOM, 2 signatures"
+                ]
             ],
             [
                 "supply-1.0.1",
@@ -729,7 +742,9 @@ async fn supply_chain_summary_per_version_and_on_the_home_card() {
             "supply-1.0.0",
             "1.0.0",
             "not recorded for this version",
-            ["promoted to registry.acme.example/q/python-lint:<img src=x onerror=\"window.__pwned='target'\"> on 2026-03-03 10:00 UTC"]
+            [
+                "promoted to registry.acme.example/q/python-lint:<img src=x onerror=\"window.__pwned='target'\"> on 2026-03-03 10:00 UTC"
+            ]
         ]])
     );
     let found = active_content(&b).await;

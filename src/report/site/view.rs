@@ -123,8 +123,8 @@ pub struct VersionRow {
 pub struct DockerfileView {
     pub path: String,
     pub sha256: Option<String>,
-    /// Link to the published copy, when the file could be read.
-    pub href: Option<String>,
+    /// The file's text, shown on the page, when it could be read from the catalogue.
+    pub text: Option<String>,
     /// The file in the catalogue no longer has the recorded sha256.
     pub changed: bool,
 }
@@ -293,7 +293,9 @@ pub fn supply_badges(s: &SupplyChainEntry) -> Vec<Badge> {
 }
 
 /// Promotions by the digest they copied, in the index's order (oldest first).
-pub fn promotions_by_digest(promotions: &[PromotionRecord]) -> BTreeMap<&str, Vec<&PromotionRecord>> {
+pub fn promotions_by_digest(
+    promotions: &[PromotionRecord],
+) -> BTreeMap<&str, Vec<&PromotionRecord>> {
     let mut m: BTreeMap<&str, Vec<&PromotionRecord>> = BTreeMap::new();
     for p in promotions {
         m.entry(p.source_digest.as_str()).or_default().push(p);
@@ -320,11 +322,7 @@ fn promoted_text(p: &PromotionRecord) -> String {
             format!("{n} {}", if n == 1 { one } else { many })
         })
         .collect();
-    let mut s = format!(
-        "promoted to {} on {}",
-        p.target,
-        time_text(&p.promoted_at)
-    );
+    let mut s = format!("promoted to {} on {}", p.target, time_text(&p.promoted_at));
     if !kinds.is_empty() {
         s.push_str(" with ");
         s.push_str(&kinds.join(", "));
