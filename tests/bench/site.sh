@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # Benchmark `berth site` (the store page) against `berth plan --offline` on a generated
-# catalogue of N images.
+# catalogue of N images, and against the disk's ceiling for the same files.
 #
 # Usage: bash tests/bench/site.sh            (N=10000 listings, RUNS=10, WARMUP=2 by default)
 #        N=2000 RUNS=5 bash tests/bench/site.sh
+#        BERTH_BIN=target/release/berth bash tests/bench/site.sh   (a binary built already)
 #
-# Builds the release binary, generates N listings with tests/bench/gen_catalogue.py, records
-# all of them with `berth apply --offline --skip-verify --out` (an index of N images), then
-# times with hyperfine, pinned to CPU 0 like tests/bench/scale.sh (so the site renders on one
-# thread): the plan of the catalogue, the site written into a new directory, and the site
-# written again over itself (nothing changed: every file compared, none rewritten), and the
-# site written into a new directory on tmpfs (/dev/shm, when there is one: the cost without
-# the disk). Prints a markdown table and writes it to tests/bench/results-site.md.
+# Builds the release binary (unless BERTH_BIN names one), generates N listings with
+# tests/bench/gen_catalogue.py, records all of them with `berth apply --offline --skip-verify
+# --out` (an index of N images), then times with hyperfine, pinned to CPU 0 like
+# tests/bench/scale.sh (so the site renders on one thread):
+#   - the plan of the catalogue;
+#   - the site written into a new directory, the previous run's output deleted just before
+#     (hyperfine's prepare step), and the ceiling for that: tests/bench/site_ceiling.py
+#     writing the same files (same paths, same sizes) the same way, with nothing to read or
+#     render;
+#   - the same two with the previous outputs moved aside instead of deleted: an ext4 without a
+#     journal (this VM's disk) skips every inode deleted in the last minutes when it allocates
+#     one (fs/ext4/ialloc.c `recently_deleted`), so deleting 13,000 files just before a run
+#     makes that run's file creations the slowest part of it; a runner's fresh checkout has
+#     nothing of the kind;
+#   - the site written again over itself (nothing changed: every file compared, none
+#     rewritten);
+#   - the site and the ceiling into a new directory on tmpfs (/dev/shm, when there is one: the
+#     cost without the disk).
+# Prints a markdown table and writes it to tests/bench/results-site.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -44,15 +57,29 @@ OUT=$tmp/site
 images=$(grep -c . "$OUT/.berth-site")
 bytes=$(du -sb --apparent-size "$OUT" | cut -f1)
 
+python3 tests/bench/site_ceiling.py list "$OUT" "$tmp/files.txt"
+CEIL="python3 tests/bench/site_ceiling.py write $tmp/files.txt"
+# Outputs of the "kept" runs are moved here, and deleted only after the measurements.
+mkdir -p "$tmp/kept"
+aside() { echo "bash -c 'if [ -e $1 ]; then mv $1 $tmp/kept/\$(date +%s%N); fi'"; }
+
 cmds=(
   --command-name "plan --offline" --prepare "true" "$BIN plan --offline --catalogue $CAT"
-  --command-name "site, new directory" --prepare "rm -rf $tmp/fresh"
+  --command-name "site, new directory (previous output deleted)" --prepare "rm -rf $tmp/fresh"
   "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh"
+  --command-name "ceiling, new directory (previous output deleted)" --prepare "rm -rf $tmp/ceiling"
+  "$CEIL $tmp/ceiling"
+  --command-name "site, new directory (nothing deleted)" --prepare "$(aside "$tmp/fresh2")"
+  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh2"
+  --command-name "ceiling, new directory (nothing deleted)" --prepare "$(aside "$tmp/ceiling2")"
+  "$CEIL $tmp/ceiling2"
   --command-name "site, unchanged" --prepare "true" "$BIN site --catalogue $CAT --index $IDX --out $OUT"
 )
 if [[ -n $shm ]]; then
   cmds+=(--command-name "site, new directory on tmpfs" --prepare "rm -rf $shm/fresh"
-    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh")
+    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh"
+    --command-name "ceiling, new directory on tmpfs" --prepare "rm -rf $shm/ceiling"
+    "$CEIL $shm/ceiling")
 fi
 # -N: no intermediate shell.
 taskset -c 0 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
@@ -68,6 +95,22 @@ for r in rows:
 PY
 )
 
+# The file system of DIR, and whether an ext4 one has a journal (without one, creating files
+# right after deleting many is slow: see the header).
+disk_of() {
+  local src fstype journal=""
+  src=$(findmnt -no SOURCE -T "$1" 2>/dev/null | tail -1 || true)
+  fstype=$(findmnt -no FSTYPE -T "$1" 2>/dev/null | tail -1)
+  if [[ $fstype == ext4 && -r /sys/fs/ext4/${src##*/}/journal_task ]]; then
+    if [[ $(cat "/sys/fs/ext4/${src##*/}/journal_task") == "<none>" ]]; then
+      journal=", no journal"
+    else
+      journal=", journal"
+    fi
+  fi
+  echo "${fstype:-unknown}$journal ($(df -h --output=pcent "$1" | tail -1 | tr -d ' ') used)"
+}
+
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 {
@@ -75,7 +118,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo
   echo "- listings: $N (tests/bench/gen_catalogue.py, default seed), all recorded in the index the site renders"
   echo "- site: $images files, $((bytes / 1024 / 1024)) MiB"
-  echo "- commit: $commit; release build; pinned to CPU 0 with taskset"
+  echo "- commit: $commit; build: ${BUILD:-release${BERTH_BIN:+ (BERTH_BIN=$BERTH_BIN)}}; pinned to CPU 0 with taskset"
+  echo "- ceiling: tests/bench/site_ceiling.py writes the same files (paths, sizes) into a new directory, nothing else"
+  echo "- disk: $(disk_of "$tmp")"
   echo "- hyperfine $(hyperfine --version | awk '{print $2}'): $WARMUP warmup, $RUNS runs"
   echo "- cpu: ${cpu:-unknown}"
   echo
