@@ -11,19 +11,15 @@
 # --out` (an index of N images), then times with hyperfine, pinned to CPU 0 like
 # tests/bench/scale.sh (so the site renders on one thread):
 #   - the plan of the catalogue;
-#   - the site written into a new directory, the previous run's output deleted just before
-#     (hyperfine's prepare step), and the ceiling for that: tests/bench/site_ceiling.py
-#     writing the same files (same paths, same sizes) the same way, with nothing to read or
-#     render;
-#   - the same two with the previous outputs moved aside instead of deleted: an ext4 without a
-#     journal (this VM's disk) skips every inode deleted in the last minutes when it allocates
-#     one (fs/ext4/ialloc.c `recently_deleted`), so deleting 13,000 files just before a run
-#     makes that run's file creations the slowest part of it; a runner's fresh checkout has
-#     nothing of the kind;
 #   - the site written again over itself (nothing changed: every file compared, none
 #     rewritten);
-#   - the site and the ceiling into a new directory on tmpfs (/dev/shm, when there is one: the
-#     cost without the disk).
+#   - the site and the ceiling — tests/bench/site_ceiling.py writing the same files (same paths,
+#     same sizes) with nothing to read or render — into a new directory on tmpfs (/dev/shm,
+#     when there is one: the cost without the disk);
+#   - the site and the ceiling into a new directory on the disk, in alternation, first with
+#     nothing deleted while measuring, then with each previous output deleted just before
+#     (site_ceiling.py alternate; its doc says why hyperfine's one command after the other does
+#     not do here).
 # Prints a markdown table and writes it to tests/bench/results-site.md.
 set -euo pipefail
 
@@ -59,20 +55,9 @@ bytes=$(du -sb --apparent-size "$OUT" | cut -f1)
 
 python3 tests/bench/site_ceiling.py list "$OUT" "$tmp/files.txt"
 CEIL="python3 tests/bench/site_ceiling.py write $tmp/files.txt"
-# Outputs of the "kept" runs are moved here, and deleted only after the measurements.
-mkdir -p "$tmp/kept"
-aside() { echo "bash -c 'if [ -e $1 ]; then mv $1 $tmp/kept/\$(date +%s%N); fi'"; }
 
 cmds=(
   --command-name "plan --offline" --prepare "true" "$BIN plan --offline --catalogue $CAT"
-  --command-name "site, new directory (previous output deleted)" --prepare "rm -rf $tmp/fresh"
-  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh"
-  --command-name "ceiling, new directory (previous output deleted)" --prepare "rm -rf $tmp/ceiling"
-  "$CEIL $tmp/ceiling"
-  --command-name "site, new directory (nothing deleted)" --prepare "$(aside "$tmp/fresh2")"
-  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh2"
-  --command-name "ceiling, new directory (nothing deleted)" --prepare "$(aside "$tmp/ceiling2")"
-  "$CEIL $tmp/ceiling2"
   --command-name "site, unchanged" --prepare "true" "$BIN site --catalogue $CAT --index $IDX --out $OUT"
 )
 if [[ -n $shm ]]; then
@@ -94,9 +79,16 @@ for r in rows:
     print(f"| `{r['command']}` | {r['user']:.3f} | {r['system']:.3f} | {r['user'] + r['system']:.3f} |")
 PY
 )
+# On the disk: the site and the ceiling in alternation, first without deleting anything, then
+# deleting each previous output just before (see tests/bench/site_ceiling.py).
+mkdir -p "$tmp/keep" "$tmp/delete"
+disk_keep=$(taskset -c 0 python3 tests/bench/site_ceiling.py alternate keep "$RUNS" "$WARMUP" \
+  "$tmp/keep" "$BIN site --catalogue $CAT --index $IDX --out" "$CEIL")
+disk_delete=$(taskset -c 0 python3 tests/bench/site_ceiling.py alternate delete "$RUNS" "$WARMUP" \
+  "$tmp/delete" "$BIN site --catalogue $CAT --index $IDX --out" "$CEIL")
 
 # The file system of DIR, and whether an ext4 one has a journal (without one, creating files
-# right after deleting many is slow: see the header).
+# right after deleting many is slow: see tests/bench/site_ceiling.py).
 disk_of() {
   local src fstype journal=""
   src=$(findmnt -no SOURCE -T "$1" 2>/dev/null | tail -1 || true)
@@ -127,6 +119,12 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   cat "$tmp/table.md"
   echo
   echo "$cpu_table"
+  echo
+  echo "On the disk, a new directory each time, the site and the ceiling in alternation:"
+  echo
+  echo "$disk_keep"
+  echo
+  echo "$disk_delete"
 } | sed -e "s#$tmp#TMP#g" ${shm:+-e "s#$shm#SHM#g"} >"$RESULTS"
 
 cat "$RESULTS"
