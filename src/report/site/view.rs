@@ -829,6 +829,69 @@ mod tests {
     }
 
     #[test]
+    fn supply_chain_marks_say_what_was_found() {
+        let marks = |m: &[Mark]| -> Vec<String> {
+            m.iter()
+                .map(|m| match &m.title {
+                    Some(t) => format!("{}:{} [{t}]", m.kind, m.text),
+                    None => format!("{}:{}", m.kind, m.text),
+                })
+                .collect()
+        };
+        let counts = |critical, high| crate::model::VulnerabilityCounts {
+            critical,
+            high,
+            low: 4,
+            medium: 3,
+        };
+        let s = SupplyChainEntry {
+            keyless_signatures: 3,
+            sbom: false,
+            // A short (hand-edited) fingerprint is shown whole, without an ellipsis.
+            signature_keys: vec!["sha256:abc".into()],
+            vulnerabilities: Some(counts(1, 2)),
+        };
+        let c = supply_checks(&s);
+        assert_eq!(
+            marks(&c.signatures),
+            [
+                "ok:signed — key sha256:abc [sha256:abc]",
+                "muted:3 keyless signatures present, not verified"
+            ]
+        );
+        assert_eq!(marks(&[c.sbom]), ["muted:no SBOM"]);
+        assert_eq!(
+            marks(&[c.vulnerabilities]),
+            ["bad:vulnerabilities: 1 critical, 2 high, 3 medium, 4 low"]
+        );
+        assert_eq!(texts(&supply_badges(&s)), ["ok:signed", "bad:1 critical"]);
+        // Keyless alone is not `signed`.
+        let s = SupplyChainEntry {
+            keyless_signatures: 1,
+            sbom: true,
+            signature_keys: Vec::new(),
+            vulnerabilities: Some(counts(0, 0)),
+        };
+        assert_eq!(
+            texts(&supply_badges(&s)),
+            [
+                "muted:keyless signature, not verified",
+                "ok:SBOM",
+                "ok:no critical or high"
+            ]
+        );
+        assert_eq!(
+            marks(&[supply_checks(&s).vulnerabilities]),
+            ["ok:vulnerabilities: 0 critical, 0 high, 3 medium, 4 low"]
+        );
+        assert_eq!(
+            short_fingerprint("sha256:0123456789abcdef"),
+            "sha256:0123456789ab…"
+        );
+        assert_eq!(short_fingerprint("0123456789abcdef"), "0123456789ab…");
+    }
+
+    #[test]
     fn channels_latest_first_then_majors_newest_first() {
         let ch = |v: &str| ChannelEntry {
             deprecated: false,
