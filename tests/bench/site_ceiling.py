@@ -86,14 +86,15 @@ def alternate(mode, runs, warmup, workdir, site_cmd, ceiling_cmd):
             t = timed(argv + [out])
             if i >= warmup:
                 results[name].append(t)
-    print("| Command | Mean [s] | Min [s] | Max [s] | CPU user [s] | CPU system [s] |")
-    print("|:---|---:|---:|---:|---:|---:|")
+    print("| Command | Mean [s] | Median [s] | Min [s] | Max [s] | CPU user [s] | CPU system [s] |")
+    print("|:---|---:|---:|---:|---:|---:|---:|")
     for name, _, _ in cmds:
         r = results[name]
         walls = [w for w, _, _ in r]
         sd = statistics.stdev(walls) if len(walls) > 1 else 0.0
         print(
-            f"| `{name}` | {statistics.mean(walls):.3f} ± {sd:.3f} | {min(walls):.3f} | "
+            f"| `{name}` | {statistics.mean(walls):.3f} ± {sd:.3f} | "
+            f"{statistics.median(walls):.3f} | {min(walls):.3f} | "
             f"{max(walls):.3f} | {statistics.mean(u for _, u, _ in r):.3f} | "
             f"{statistics.mean(s for _, _, s in r):.3f} |"
         )
