@@ -18,6 +18,7 @@
 //! [`markdown`]; an image code that could not be a file name is refused, never written.
 
 pub mod markdown;
+pub mod supply;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -176,7 +177,7 @@ where
     let md = markdown::Markdown::new();
     let index_url = input.base_url.map(|b| format!("{b}index.json"));
     let source_commit = input.index.source_commit.as_deref();
-    let promotions = view::promotions_by_digest(&input.index.promotions);
+    let promotions = supply::promotions_by_digest(&input.index.promotions);
     let render = |template: &str, page: &str, ctx: Value| {
         env.get_template(template)
             .and_then(|t| t.render(ctx))
