@@ -4,7 +4,8 @@
 #
 # Usage: bash tests/bench/site.sh            (N=10000 listings, RUNS=10, WARMUP=2 by default)
 #        N=2000 RUNS=5 bash tests/bench/site.sh
-#        BERTH_BIN=target/release/berth bash tests/bench/site.sh   (a binary built already)
+#        BERTH_BIN=target/release/berth bash tests/bench/site.sh   (a binary built already;
+#        BUILD="…" names it in the results when it is not the release build)
 #
 # Builds the release binary (unless BERTH_BIN names one), generates N listings with
 # tests/bench/gen_catalogue.py, records all of them with `berth apply --offline --skip-verify
