@@ -91,7 +91,6 @@ const DEMO_FILES: &[&str] = &[
     ".nojekyll",
     "assets/site.css",
     "assets/site.js",
-    "dockerfiles/ci-base.Dockerfile.txt",
     "images/ci-base.html",
     "images/legacy-tools.html",
     "images/node-build.html",
@@ -108,7 +107,7 @@ fn demo_site_is_deterministic_incremental_and_publishes_the_index_as_is() {
     assert_eq!(
         site_ok(&demo(), &a, &[]),
         format!(
-            "berth site: 4 images, 11 files written, 0 unchanged, 0 removed\nopen {}\n",
+            "berth site: 4 images, 10 files written, 0 unchanged, 0 removed\nopen {}\n",
             a.join("index.html").display()
         )
     );
@@ -129,10 +128,20 @@ fn demo_site_is_deterministic_incremental_and_publishes_the_index_as_is() {
         files["schema/index.schema.json"],
         berth(&["schema", "index"]).stdout
     );
-    assert_eq!(
-        files["dockerfiles/ci-base.Dockerfile.txt"],
-        std::fs::read(demo().join("dockerfiles/ci-base.Dockerfile")).unwrap()
+    // The Dockerfile is shown on its image's page, escaped (`&&`), linked from the facts.
+    let page = String::from_utf8(files["images/ci-base.html"].clone()).unwrap();
+    let dockerfile = std::fs::read_to_string(demo().join("dockerfiles/ci-base.Dockerfile"))
+        .unwrap()
+        .replace('&', "&amp;");
+    assert!(
+        page.contains(&format!(
+            "<h2 id=\"h-dockerfile\">Dockerfile</h2>\n<pre class=\"dockerfile\" tabindex=\"0\" aria-labelledby=\"h-dockerfile\"><code>{dockerfile}</code></pre>"
+        )),
+        "{page}"
     );
+    assert!(page.contains(
+        "<a href=\"#h-dockerfile\" id=\"dockerfile\">dockerfiles/ci-base.Dockerfile</a>"
+    ));
     assert_eq!(
         String::from_utf8(files[".berth-site"].clone()).unwrap(),
         DEMO_FILES[1..]
@@ -146,7 +155,7 @@ fn demo_site_is_deterministic_incremental_and_publishes_the_index_as_is() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert!(
         site_ok(&demo(), &a, &[])
-            .starts_with("berth site: 4 images, 0 files written, 11 unchanged, 0 removed\n")
+            .starts_with("berth site: 4 images, 0 files written, 10 unchanged, 0 removed\n")
     );
     assert_eq!(mtimes(&a), before);
 }
@@ -176,7 +185,7 @@ fn an_index_change_rewrites_only_the_pages_it_touches_and_removes_what_is_gone()
 
     assert!(
         site_ok(&cat, &out, &[])
-            .starts_with("berth site: 3 images, 3 files written, 7 unchanged, 1 removed\n")
+            .starts_with("berth site: 3 images, 3 files written, 6 unchanged, 1 removed\n")
     );
     let after = mtimes(&out);
     assert!(!after.contains_key("images/legacy-tools.html"));
@@ -414,11 +423,11 @@ fn dockerfiles_are_published_only_from_inside_the_catalogue() {
     site_ok(&cat, &out, &[]);
     let page = std::fs::read_to_string(out.join("images/ci-base.html")).unwrap();
     assert!(page.contains(
-        "<a href=\"../dockerfiles/ci-base.Dockerfile.txt\" id=\"dockerfile\">dockerfiles/ci-base.Dockerfile</a> <span class=\"digest\" title=\"sha256 recorded in index.json\">sha256 036f6d7dbc6b</span> <span class=\"badge warn\">changed since the index was written</span>"
+        "<a href=\"#h-dockerfile\" id=\"dockerfile\">dockerfiles/ci-base.Dockerfile</a> <span class=\"digest\" title=\"sha256 recorded in index.json\">sha256 036f6d7dbc6b</span> <span class=\"badge warn\">changed since the index was written</span>"
     ), "{page}");
-    assert_eq!(
-        std::fs::read_to_string(out.join("dockerfiles/ci-base.Dockerfile.txt")).unwrap(),
-        "FROM ubuntu:26.04\n"
+    assert!(
+        page.contains("<code>FROM ubuntu:26.04\n</code></pre>"),
+        "{page}"
     );
 
     // A symlink (here to a file outside the catalogue) is never followed.
@@ -436,8 +445,12 @@ fn dockerfiles_are_published_only_from_inside_the_catalogue() {
         "{}",
         stderr(&o)
     );
-    assert!(!out.join("dockerfiles/ci-base.Dockerfile.txt").exists());
     let page = std::fs::read_to_string(out.join("images/ci-base.html")).unwrap();
     assert!(page.contains("<code>dockerfiles/ci-base.Dockerfile</code> (not in the catalogue)"));
-    assert!(!tree(&out).values().any(|b| b == b"not for the web\n"));
+    assert!(!page.contains("h-dockerfile"), "{page}");
+    assert!(
+        !tree(&out)
+            .values()
+            .any(|b| String::from_utf8_lossy(b).contains("not for the web"))
+    );
 }

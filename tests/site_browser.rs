@@ -152,7 +152,7 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
         goto(&b, &file_url(&dir.join(format!("images/{code}.html")))).await;
         b.assert_quiet_console(code).await;
     }
-    // The Dockerfile link opens the published file.
+    // The Dockerfile link leads to the file, shown on the page.
     goto(&b, &file_url(&dir.join("images/ci-base.html"))).await;
     b.client
         .find(Locator::Id("dockerfile"))
@@ -161,10 +161,19 @@ async fn demo_store_from_file_search_filters_copy_dark_and_phone() {
         .click()
         .await
         .unwrap();
-    assert!(
-        text_of(&b, "body").await.starts_with("FROM ubuntu:24.04"),
-        "{}",
-        text_of(&b, "body").await
+    assert_eq!(
+        b.js(
+            "const h = document.getElementById('h-dockerfile').getBoundingClientRect(); return [location.hash, h.top >= 0 && h.bottom <= innerHeight]",
+            vec![]
+        )
+        .await,
+        json!(["#h-dockerfile", true])
+    );
+    assert_eq!(
+        text_of(&b, "pre.dockerfile").await,
+        std::fs::read_to_string(root().join("fixtures/demo/dockerfiles/ci-base.Dockerfile"))
+            .unwrap()
+            .trim_end()
     );
 
     // Home: every image as a card, sorted by name; filters shown once the script runs.
@@ -596,5 +605,178 @@ async fn hostile_listing_text_renders_inert() {
     .await;
     assert_eq!(active_content(&b).await["pwned"], Value::Null);
     b.screenshot(&artefacts().join("hostile-image.png")).await;
+    b.close().await;
+}
+
+const KEY_A: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const KEY_B: &str = "sha256:ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
+
+/// The demo index with supply-chain records on two of ci-base's three versions (none on
+/// 1.0.0), promotions of ci-base 1.1.0 and of python-lint 1.0.0 (which has no record), and a
+/// promotion target that is markup.
+fn supply_catalogue() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = tmp.path();
+    std::fs::write(cat.join("berth.yaml"), "{}\n").unwrap();
+    let mut index: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/demo/index.json")).unwrap(),
+    )
+    .unwrap();
+    let versions = index["images"]["ci-base"]["versions"]
+        .as_array_mut()
+        .unwrap();
+    assert_eq!(versions[2]["version"], "1.1.0");
+    versions[2]["supplyChain"] = json!({
+        "keylessSignatures": 1,
+        "sbom": true,
+        "signatureKeys": [KEY_A, KEY_B],
+        "vulnerabilities": {"critical": 0, "high": 2, "low": 1, "medium": 5},
+    });
+    let ci_digest = versions[2]["digest"].clone();
+    versions[1]["supplyChain"] = json!({"sbom": false, "signatureKeys": []});
+    let lint_digest = index["images"]["python-lint"]["versions"][0]["digest"].clone();
+    index["promotions"] = json!([
+        {
+            "artefacts": [
+                {"digest": "sha256:s1", "kind": "signature", "tag": "sha256-x.sig"},
+                {"digest": "sha256:s2", "kind": "signature"},
+                {"digest": "sha256:s3", "kind": "sbom"},
+            ],
+            "initiatedBy": "policy",
+            "policy": "ci-to-release",
+            "promotedAt": "2026-03-02T09:14:05Z",
+            "source": "registry.acme.example/platform/ci-base:1.1.0",
+            "sourceDigest": ci_digest,
+            "target": "registry.acme.example/release/ci-base:1.1.0",
+        },
+        {
+            "initiatedBy": "manual",
+            "policy": null,
+            "promotedAt": "2026-03-03T10:00:00Z",
+            "source": "registry.acme.example/quality/python-lint:1.0.0",
+            "sourceDigest": lint_digest,
+            "target": "registry.acme.example/q/python-lint:<img src=x onerror=\"window.__pwned='target'\">",
+        },
+    ]);
+    std::fs::write(
+        cat.join("index.json"),
+        serde_json::to_string_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    tmp
+}
+
+/// The supply-chain table of the current page: per row its id and cells, a cell as the texts
+/// of its list items (or its text).
+async fn supply_rows(b: &Browser) -> Value {
+    b.js(
+        r#"
+        return [...document.querySelectorAll('table.supply tbody tr')].map(r => [r.id,
+            ...[...r.cells].map(c => {
+                const items = [...c.querySelectorAll('li')];
+                return items.length ? items.map(i => i.textContent) : c.textContent;
+            })]);
+        "#,
+        vec![],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supply_chain_summary_per_version_and_on_the_home_card() {
+    let cat = supply_catalogue();
+    let out = site(cat.path(), &[]);
+    let dir = out.path().join("site");
+    let b = Browser::start(1280, 900).await;
+
+    goto(&b, &file_url(&dir.join("images/ci-base.html"))).await;
+    b.assert_quiet_console("ci-base").await;
+    assert_eq!(text_of(&b, "#h-supply").await, "Supply chain");
+    // Newest first; 1.0.0 has no record and no promotion: no row.
+    assert_eq!(
+        supply_rows(&b).await,
+        json!([
+            [
+                "supply-1.1.0",
+                "1.1.0",
+                [
+                    "signed — key sha256:0123456789ab…",
+                    "signed — key sha256:ab12cd34ef56…",
+                    "keyless signature present, not verified"
+                ],
+                "SBOM attached",
+                "vulnerabilities: 0 critical, 2 high, 5 medium, 1 low",
+                [
+                    "promoted to registry.acme.example/release/ci-base:1.1.0 on 2026-03-02 09:14 UTC with 1 SBOM, 2 signatures"
+                ]
+            ],
+            [
+                "supply-1.0.1",
+                "1.0.1",
+                ["no verified signature"],
+                "no SBOM",
+                "no scan report",
+                ""
+            ],
+        ])
+    );
+    // The whole fingerprint is one hover away.
+    assert_eq!(
+        b.js(
+            "return [...document.querySelectorAll('table.supply [title]')].map(e => e.title)",
+            vec![]
+        )
+        .await,
+        json!([KEY_A, KEY_B])
+    );
+    b.full_page_screenshot(&artefacts().join("supply-image-light.png"))
+        .await;
+
+    // A version with only a promotion says that nothing else is recorded; the markup in the
+    // target is text.
+    goto(&b, &file_url(&dir.join("images/python-lint.html"))).await;
+    b.assert_quiet_console("python-lint").await;
+    assert_eq!(
+        supply_rows(&b).await,
+        json!([[
+            "supply-1.0.0",
+            "1.0.0",
+            "not recorded for this version",
+            [
+                "promoted to registry.acme.example/q/python-lint:<img src=x onerror=\"window.__pwned='target'\"> on 2026-03-03 10:00 UTC"
+            ]
+        ]])
+    );
+    let found = active_content(&b).await;
+    assert_eq!(found["pwned"], Value::Null, "{found:#}");
+    assert_eq!(found["loaders"], json!([]), "{found:#}");
+
+    // An image without any record has no such section.
+    goto(&b, &file_url(&dir.join("images/node-build.html"))).await;
+    assert_eq!(
+        b.js(
+            "return [document.getElementById('h-supply'), document.querySelectorAll('table.supply').length]",
+            vec![]
+        )
+        .await,
+        json!([null, 0])
+    );
+
+    // Home: the card of ci-base carries the marks of its latest version (1.1.0), the others none.
+    goto(&b, &file_url(&dir.join("index.html"))).await;
+    b.assert_quiet_console("index.html").await;
+    assert_eq!(
+        b.js(
+            "return [...document.querySelectorAll('#cards > li')].map(c => [c.querySelector('h2').textContent, c.querySelector('.supply')?.getAttribute('aria-label') ?? null, [...c.querySelectorAll('.supply li')].map(l => l.textContent)])",
+            vec![]
+        )
+        .await,
+        json!([
+            ["CI Base", "Supply chain of 1.1.0", ["signed", "SBOM", "2 high"]],
+            ["Legacy Tools", null, []],
+            ["Node Build", null, []],
+            ["Python Lint", null, []],
+        ])
+    );
     b.close().await;
 }

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Benchmark `berth site` (the store page) against `berth plan --offline` on a generated
-# catalogue of N images.
+# catalogue of N images, and against the disk's ceiling for the same files.
 #
 # Usage: bash tests/bench/site.sh            (N=10000 listings, RUNS=10, WARMUP=2 by default)
 #        N=2000 RUNS=5 bash tests/bench/site.sh
+#        BERTH_BIN=target/release/berth bash tests/bench/site.sh   (a binary built already;
+#        BUILD="…" names it in the results when it is not the release build)
 #
-# Builds the release binary, generates N listings with tests/bench/gen_catalogue.py, records
-# all of them with `berth apply --offline --skip-verify --out` (an index of N images), then
-# times with hyperfine, pinned to CPU 0 like tests/bench/scale.sh (so the site renders on one
-# thread): the plan of the catalogue, the site written into a new directory, and the site
-# written again over itself (nothing changed: every file compared, none rewritten), and the
-# site written into a new directory on tmpfs (/dev/shm, when there is one: the cost without
-# the disk). Prints a markdown table and writes it to tests/bench/results-site.md.
+# Builds the release binary (unless BERTH_BIN names one), generates N listings with
+# tests/bench/gen_catalogue.py, records all of them with `berth apply --offline --skip-verify
+# --out` (an index of N images), then times with hyperfine, pinned to CPU 0 like
+# tests/bench/scale.sh (so the site renders on one thread):
+#   - the plan of the catalogue;
+#   - the site written again over itself (nothing changed: every file compared, none
+#     rewritten);
+#   - the site and the ceiling — tests/bench/site_ceiling.py writing the same files (same paths,
+#     same sizes) with nothing to read or render — into a new directory on tmpfs (/dev/shm,
+#     when there is one: the cost without the disk);
+#   - the site and the ceiling into a new directory on the disk, in alternation, first with
+#     nothing deleted while measuring, then with each previous output deleted just before
+#     (site_ceiling.py alternate; its doc says why hyperfine's one command after the other does
+#     not do here).
+# Prints a markdown table and writes it to tests/bench/results-site.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -44,15 +54,18 @@ OUT=$tmp/site
 images=$(grep -c . "$OUT/.berth-site")
 bytes=$(du -sb --apparent-size "$OUT" | cut -f1)
 
+python3 tests/bench/site_ceiling.py list "$OUT" "$tmp/files.txt"
+CEIL="python3 tests/bench/site_ceiling.py write $tmp/files.txt"
+
 cmds=(
   --command-name "plan --offline" --prepare "true" "$BIN plan --offline --catalogue $CAT"
-  --command-name "site, new directory" --prepare "rm -rf $tmp/fresh"
-  "$BIN site --catalogue $CAT --index $IDX --out $tmp/fresh"
   --command-name "site, unchanged" --prepare "true" "$BIN site --catalogue $CAT --index $IDX --out $OUT"
 )
 if [[ -n $shm ]]; then
   cmds+=(--command-name "site, new directory on tmpfs" --prepare "rm -rf $shm/fresh"
-    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh")
+    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh"
+    --command-name "ceiling, new directory on tmpfs" --prepare "rm -rf $shm/ceiling"
+    "$CEIL $shm/ceiling")
 fi
 # -N: no intermediate shell.
 taskset -c 0 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
@@ -67,6 +80,29 @@ for r in rows:
     print(f"| `{r['command']}` | {r['user']:.3f} | {r['system']:.3f} | {r['user'] + r['system']:.3f} |")
 PY
 )
+# On the disk: the site and the ceiling in alternation, first without deleting anything, then
+# deleting each previous output just before (see tests/bench/site_ceiling.py).
+mkdir -p "$tmp/keep" "$tmp/delete"
+disk_keep=$(taskset -c 0 python3 tests/bench/site_ceiling.py alternate keep "$RUNS" "$WARMUP" \
+  "$tmp/keep" "$BIN site --catalogue $CAT --index $IDX --out" "$CEIL")
+disk_delete=$(taskset -c 0 python3 tests/bench/site_ceiling.py alternate delete "$RUNS" "$WARMUP" \
+  "$tmp/delete" "$BIN site --catalogue $CAT --index $IDX --out" "$CEIL")
+
+# The file system of DIR, and whether an ext4 one has a journal (without one, creating files
+# right after deleting many is slow: see tests/bench/site_ceiling.py).
+disk_of() {
+  local src fstype journal=""
+  src=$(findmnt -no SOURCE -T "$1" 2>/dev/null | tail -1 || true)
+  fstype=$(findmnt -no FSTYPE -T "$1" 2>/dev/null | tail -1)
+  if [[ $fstype == ext4 && -r /sys/fs/ext4/${src##*/}/journal_task ]]; then
+    if [[ $(cat "/sys/fs/ext4/${src##*/}/journal_task") == "<none>" ]]; then
+      journal=", no journal"
+    else
+      journal=", journal"
+    fi
+  fi
+  echo "${fstype:-unknown}$journal ($(df -h --output=pcent "$1" | tail -1 | tr -d ' ') used)"
+}
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
@@ -75,13 +111,21 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo
   echo "- listings: $N (tests/bench/gen_catalogue.py, default seed), all recorded in the index the site renders"
   echo "- site: $images files, $((bytes / 1024 / 1024)) MiB"
-  echo "- commit: $commit; release build; pinned to CPU 0 with taskset"
+  echo "- commit: $commit; build: ${BUILD:-release${BERTH_BIN:+ (BERTH_BIN=$BERTH_BIN)}}; pinned to CPU 0 with taskset"
+  echo "- ceiling: tests/bench/site_ceiling.py writes the same files (paths, sizes) into a new directory, nothing else"
+  echo "- disk: $(disk_of "$tmp")"
   echo "- hyperfine $(hyperfine --version | awk '{print $2}'): $WARMUP warmup, $RUNS runs"
   echo "- cpu: ${cpu:-unknown}"
   echo
   cat "$tmp/table.md"
   echo
   echo "$cpu_table"
+  echo
+  echo "On the disk, a new directory each time, the site and the ceiling in alternation:"
+  echo
+  echo "$disk_keep"
+  echo
+  echo "$disk_delete"
 } | sed -e "s#$tmp#TMP#g" ${shm:+-e "s#$shm#SHM#g"} >"$RESULTS"
 
 cat "$RESULTS"

@@ -6,9 +6,10 @@
 //! presentation.
 //!
 //! Layout: `index.html` (every image as a card; search and filters run in the browser),
-//! `images/<code>.html` (one page per image), `assets/site.css` and `assets/site.js` (no CDN,
-//! no inline script or style, so the pages carry a strict Content-Security-Policy),
-//! `dockerfiles/<code>.Dockerfile.txt`, `index.json` (byte-identical to the input) with
+//! `images/<code>.html` (one page per image, its Dockerfile shown on it: one file per image,
+//! since creating files is most of what a large site costs), `assets/site.css` and
+//! `assets/site.js` (no CDN, no inline script or style, so the pages carry a strict
+//! Content-Security-Policy), `index.json` (byte-identical to the input) with
 //! `schema/index.schema.json`, and `.nojekyll` for GitHub Pages. Links are relative, so the
 //! site works from `file://`, a GitHub Pages project path or any static host.
 //!
@@ -17,6 +18,7 @@
 //! [`markdown`]; an image code that could not be a file name is refused, never written.
 
 pub mod markdown;
+pub mod supply;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -159,7 +161,7 @@ pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
 }
 
 /// Render the site, handing every file to `sink` as soon as it is ready, so a large site is
-/// never held in memory: first the image pages and Dockerfiles (rendered on every core; `sink`
+/// never held in memory: first the image pages (rendered on every core; `sink`
 /// is called from several threads), then what links to them (`index.html`, assets,
 /// `index.json`, its schema). Every check on the index happens before the first file. Returns
 /// the paths of all files, sorted.
@@ -175,6 +177,7 @@ where
     let md = markdown::Markdown::new();
     let index_url = input.base_url.map(|b| format!("{b}index.json"));
     let source_commit = input.index.source_commit.as_deref();
+    let promotions = supply::promotions_by_digest(&input.index.promotions);
     let render = |template: &str, page: &str, ctx: Value| {
         env.get_template(template)
             .and_then(|t| t.render(ctx))
@@ -204,13 +207,13 @@ where
         )
     };
 
-    let image_files = |img: &ImageEntry| -> Result<Vec<String>, E> {
+    let image_page = |img: &ImageEntry| -> Result<String, E> {
         let dockerfile = img.dockerfile.as_ref().map(|d| {
             let published = input.dockerfiles.get(&img.code);
             view::DockerfileView {
                 path: d.path.clone(),
                 sha256: d.sha256.clone(),
-                href: published.map(|_| format!("../dockerfiles/{}.Dockerfile.txt", img.code)),
+                text: published.map(|p| p.text.clone()),
                 changed: match (published, &d.sha256) {
                     (Some(p), Some(recorded)) => p.sha256 != *recorded,
                     _ => false,
@@ -223,6 +226,7 @@ where
                 markdown: &md,
                 index_url: index_url.as_deref(),
                 dockerfile,
+                promotions: &promotions,
             },
         );
         let path = format!("images/{}.html", img.code);
@@ -238,16 +242,8 @@ where
                 image => Value::from(Serde(&page)),
             },
         )?;
-        let mut paths = vec![path.clone()];
         sink(file(&path, html.into_bytes()))?;
-        if let Some(d) = input.dockerfiles.get(&img.code)
-            && img.dockerfile.is_some()
-        {
-            let path = format!("dockerfiles/{}.Dockerfile.txt", img.code);
-            sink(file(&path, d.text.clone().into_bytes()))?;
-            paths.push(path);
-        }
-        Ok(paths)
+        Ok(path)
     };
 
     // Image pages are independent: one share per core, and the home page on its own thread
@@ -259,13 +255,9 @@ where
         let workers: Vec<_> = images
             .chunks(per_thread)
             .map(|chunk| {
-                let image_files = &image_files;
+                let image_page = &image_page;
                 s.spawn(move || -> Result<Vec<String>, E> {
-                    let mut paths = Vec::with_capacity(chunk.len() * 2);
-                    for img in chunk {
-                        paths.extend(image_files(img)?);
-                    }
-                    Ok(paths)
+                    chunk.iter().map(|img| image_page(img)).collect()
                 })
             })
             .collect();
@@ -278,7 +270,7 @@ where
             pages,
         )
     });
-    let mut paths = Vec::with_capacity(images.len() * 2 + 8);
+    let mut paths = Vec::with_capacity(images.len() + 8);
     for p in pages {
         paths.extend(p?);
     }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{ChannelEntry, ImageEntry, QaStatus, Status, VersionEntry};
+use crate::model::{ChannelEntry, ImageEntry, PromotionRecord, QaStatus, Status, VersionEntry};
 use crate::report::site::markdown::Markdown;
+use crate::report::site::supply::{Mark, SupplyRow};
 
 /// A status mark: `kind` picks the colour (`ok`, `testing`, `warn`, `bad`, `muted`), `text`
 /// says it (colour is never the only signal), `detail` explains it (a reason) when known.
@@ -65,6 +66,8 @@ pub struct Card {
     pub labels: Vec<String>,
     /// The `latest` channel's version, else the newest version; with its status.
     pub latest: Option<(String, Badge)>,
+    /// Compact supply-chain marks of that version (empty without a `supplyChain` record).
+    pub supply: Vec<Mark>,
     /// Lower-case text the search box matches.
     pub search: String,
     /// JSON arrays for the filters (read by site.js).
@@ -119,8 +122,8 @@ pub struct VersionRow {
 pub struct DockerfileView {
     pub path: String,
     pub sha256: Option<String>,
-    /// Link to the published copy, when the file could be read.
-    pub href: Option<String>,
+    /// The file's text, shown on the page, when it could be read from the catalogue.
+    pub text: Option<String>,
     /// The file in the catalogue no longer has the recorded sha256.
     pub changed: bool,
 }
@@ -144,10 +147,21 @@ pub struct ImagePage {
     pub dockerfile: Option<DockerfileView>,
     /// `berth resolve` command lines for the channels.
     pub resolve: Vec<String>,
+    /// Supply-chain rows, newest version first: only versions with a `supplyChain` record or
+    /// a recorded promotion of their digest.
+    pub supply: Vec<SupplyRow>,
 }
 
 /// The card of one image.
 pub fn card(img: &ImageEntry) -> Card {
+    let latest_version = match img.channels.get("latest") {
+        Some(ch) => img.versions.iter().rev().find(|v| v.version == ch.version),
+        None => img.versions.last(),
+    };
+    let supply = latest_version
+        .and_then(|v| v.supply_chain.as_ref())
+        .map(super::supply::card_marks)
+        .unwrap_or_default();
     let latest = match img.channels.get("latest") {
         Some(ch) => Some((ch.version.clone(), Badge::new("ok", "released"))),
         None => img.versions.last().map(|v| {
@@ -175,6 +189,7 @@ pub fn card(img: &ImageEntry) -> Card {
         agent_scope: img.agent_scope.clone(),
         labels: img.labels.clone(),
         latest,
+        supply,
         search: search.join(" ").to_lowercase(),
         labels_json: serde_json::to_string(&img.labels).expect("strings serialize"),
         scope_json: serde_json::to_string(&img.agent_scope).expect("strings serialize"),
@@ -220,6 +235,8 @@ pub struct PageContext<'a> {
     /// `--index` value for the `berth resolve` lines (the published index.json URL).
     pub index_url: Option<&'a str>,
     pub dockerfile: Option<DockerfileView>,
+    /// The index's promotions by source digest ([`super::supply::promotions_by_digest`]).
+    pub promotions: &'a BTreeMap<&'a str, Vec<&'a PromotionRecord>>,
 }
 
 /// The page of one image.
@@ -296,6 +313,8 @@ pub fn image_page(img: &ImageEntry, ctx: PageContext<'_>) -> ImagePage {
         })
         .collect();
 
+    let supply = super::supply::rows(img, ctx.promotions);
+
     let index_flag = ctx
         .index_url
         .map(|u| format!("--index {u} "))
@@ -324,6 +343,7 @@ pub fn image_page(img: &ImageEntry, ctx: PageContext<'_>) -> ImagePage {
         versions,
         dockerfile: ctx.dockerfile,
         resolve,
+        supply,
     }
 }
 
@@ -507,6 +527,7 @@ mod tests {
                 markdown: &md,
                 index_url: Some("https://s.example/index.json"),
                 dockerfile: None,
+                promotions: &BTreeMap::new(),
             },
         );
         let rows: Vec<(String, Vec<String>, String, bool)> = page
