@@ -91,7 +91,9 @@ for m in "${MODULES[@]}"; do
   out="$out_root/$name"
   mkdir -p "$out"
   # Exit status 2 means "some mutants were missed": that is a result, not a failure here.
-  cargo mutants "${args[@]}" --output "$out" "${extra[@]}" || true
+  # `nice -n 19`: the run takes hours and must not starve other work on the machine (builds,
+  # benchmarks); it yields the CPU to anything of normal priority.
+  nice -n 19 cargo mutants "${args[@]}" --output "$out" "${extra[@]}" || true
   mo="$out/mutants.out"
   count() {
     if [[ -f "$mo/$1.txt" ]]; then grep -c . "$mo/$1.txt" || true; else echo 0; fi
