@@ -27,13 +27,13 @@ root=$PWD
 MODULES=(
   "version|src/lifecycle/version.rs|--lib --test lifecycle"
   "channels|src/lifecycle/channels.rs|--lib --test lifecycle --test resolve --test apply"
-  "lifecycle|src/lifecycle/mod.rs src/lifecycle/run.rs src/lifecycle/transitions.rs|--lib --test lifecycle --test integrity_release --test apply"
+  "lifecycle|src/lifecycle/mod.rs src/lifecycle/run.rs src/lifecycle/transitions.rs src/lifecycle/rules.rs|--lib --test lifecycle --test integrity_release --test apply"
   "resolve|src/lifecycle/resolve.rs|--lib --test resolve"
-  "policy-criteria|src/policy/criteria.rs src/policy/pattern.rs src/policy/check.rs|--lib --test promote_registry --test validate"
+  "policy-criteria|src/policy/criteria.rs src/policy/pattern.rs src/policy/compile.rs|--lib --test promote_registry --test validate"
   "policy-template|src/policy/template.rs|--lib --test promote_registry --test validate"
   "promote-planner|src/promote/planner.rs|--lib --test promote_registry"
-  "index-writer|src/index/mod.rs|--lib --test apply --test integrity_index"
-  "gitops|src/gitops/mod.rs|--lib --test gitops --test git --test integrity_index --test secrets_tls"
+  "index-writer|src/index/mod.rs src/index/write.rs|--lib --test apply --test integrity_index"
+  "gitops|src/gitops/mod.rs src/gitops/push.rs src/gitops/commit.rs|--lib --test gitops --test git --test integrity_index --test secrets_tls"
   "registry-transport|src/registry/transport.rs src/registry/list.rs|--lib --test registry_faults --test registry_paging --test registry_verify_full"
   "verify|src/verify/mod.rs src/registry/blob.rs|--lib --test registry_verify --test registry_verify_full --test integrity_release"
 )
