@@ -79,6 +79,13 @@ for m in "${MODULES[@]}"; do
     continue
   fi
   args=(--jobs 1 --no-shuffle)
+  # MUTANTS_IN_PLACE=1: mutate the checkout itself (cargo-mutants --in-place, which is one job
+  # anyway) instead of a fresh scratch copy per module, so the build stays incremental from one
+  # module to the next. Only for a throwaway copy of the tree (MUTANTS_ROOT): an interrupted
+  # run leaves a mutated file behind.
+  if [[ "${MUTANTS_IN_PLACE:-}" == 1 ]]; then
+    args=(--in-place --no-shuffle)
+  fi
   for f in $files; do
     args+=(--file "$f")
   done
