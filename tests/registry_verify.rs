@@ -219,12 +219,21 @@ fn offline_verification_asks_nothing_and_counts_the_references() {
         reference: reference.into(),
         credential: None,
         known_digest: None,
+        supply: None,
     };
     let a = format!("127.0.0.1:{}/acme/a:1", free_port());
     let b = format!("127.0.0.1:{}/acme/b:1", free_port());
     let requests = vec![req("a", &a), req("b", &b), req("b", &b)];
     let config = berth::model::Config::default();
-    let (out, stats) = verify_all(&requests, true, Level::Blobs, &config).unwrap();
+    let (out, stats) = verify_all(
+        &requests,
+        true,
+        Level::Blobs,
+        &config,
+        std::path::Path::new("."),
+        &berth::model::progress::Silent,
+    )
+    .unwrap();
     assert_eq!(
         out,
         [(a, VerifyOutcome::Skipped), (b, VerifyOutcome::Skipped)].into()
