@@ -300,7 +300,7 @@ fn a_rate_that_is_not_positive_is_no_limit() {
     use berth::registry::Limits;
     for rps in [0.0, -1.0] {
         let cfg = RegistryConfig {
-            requests_per_second: Some(rps),
+            requests_per_second: Some(rps.into()),
             ..RegistryConfig::default()
         };
         assert_eq!(
@@ -310,7 +310,7 @@ fn a_rate_that_is_not_positive_is_no_limit() {
         );
     }
     let cfg = RegistryConfig {
-        requests_per_second: Some(0.5),
+        requests_per_second: Some(0.5.into()),
         ..RegistryConfig::default()
     };
     assert_eq!(Limits::for_host(Some(&cfg)).requests_per_second, Some(0.5));
