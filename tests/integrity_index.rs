@@ -504,3 +504,43 @@ fn the_index_is_validated_on_read_with_json_pointers() {
         assert!(text(&o).contains(pointer), "{want}\n{}", text(&o));
     }
 }
+
+/// Holds `index::same` (whether a run changed the state of record: a run with nothing to do
+/// leaves index.json and its sourceCommit as they were): two indexes are the same exactly when
+/// they hold the same images with equal entries, whether an entry is shared (`Arc`) or an
+/// equal copy. (Killed mutants: `&&`/`||` swapped in the length, key and entry comparisons,
+/// and `ea == eb` negated.)
+#[test]
+fn two_indexes_are_the_same_exactly_when_their_images_are_equal() {
+    use berth::index::same;
+    use berth::model::{ImageEntry, Index};
+    use std::sync::Arc;
+    let entry = |code: &str, summary: &str| {
+        Arc::new(ImageEntry {
+            code: code.into(),
+            summary: summary.into(),
+            ..ImageEntry::default()
+        })
+    };
+    let index = |images: &[(&str, &Arc<ImageEntry>)]| Index {
+        schema_version: 1,
+        images: images
+            .iter()
+            .map(|(k, e)| (k.to_string(), Arc::clone(e)))
+            .collect(),
+        ..Index::default()
+    };
+    let a = entry("a", "s");
+    let b = entry("b", "s");
+    let base = index(&[("a", &a)]);
+    // Shared entry, and an equal copy of it.
+    assert!(same(&base, &index(&[("a", &a)])));
+    assert!(same(&base, &index(&[("a", &entry("a", "s"))])));
+    // An entry that differs, under the same key.
+    assert!(!same(&base, &index(&[("a", &entry("a", "other"))])));
+    // Another key for the same entry.
+    assert!(!same(&base, &index(&[("b", &a)])));
+    // One image more, the first ones shared.
+    assert!(!same(&base, &index(&[("a", &a), ("b", &b)])));
+    assert!(!same(&index(&[("a", &a), ("b", &b)]), &base));
+}

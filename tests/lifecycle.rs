@@ -1218,3 +1218,40 @@ fn a_declared_version_on_the_recorded_tag_must_name_it() {
         ],
     );
 }
+
+/// Holds `lifecycle::share` ("shared, not copied: the next index then costs memory only for
+/// what changed"): an image the run leaves as it was is the recorded entry itself, shared
+/// with the previous index, not an equal copy; a changed image is a new entry. (Killed mutant: the guard
+/// `**b == entry` made false, which copied every image on every run.)
+#[test]
+fn an_unchanged_image_is_shared_with_the_previous_index() {
+    let s1 = step("1", "new", "testing", "");
+    let r1 = plan_run(
+        &catalogue(&s1),
+        &berth::index::empty(),
+        Reg::Skip,
+        &ctx("t1", Some("c1")),
+    );
+    let r2 = plan_run(
+        &catalogue(&s1),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t2", Some("c2")),
+    );
+    assert!(r2.changes.is_empty(), "{:?}", r2.changes);
+    assert!(std::sync::Arc::ptr_eq(
+        &r1.index.images["app"],
+        &r2.index.images["app"]
+    ));
+    let s3 = step("1", "new", "released", "");
+    let r3 = plan_run(
+        &catalogue(&s3),
+        &r1.index,
+        Reg::Skip,
+        &ctx("t3", Some("c3")),
+    );
+    assert!(!std::sync::Arc::ptr_eq(
+        &r1.index.images["app"],
+        &r3.index.images["app"]
+    ));
+}
