@@ -188,3 +188,58 @@ fn fixtures_cover_every_rule() {
         .collect();
     assert!(missing.is_empty(), "no fixture produces {missing:?}");
 }
+
+/// A tag template rendered for one fixed image, promoted on Wednesday 2026-03-04 at
+/// 15:06:07.0035 UTC.
+fn render_tag(template: &str, tag: &str) -> Result<String, String> {
+    use berth::policy::template::{TagTemplate, TemplateInput};
+    let t = TagTemplate::parse(template).map_err(|e| format!("parse: {e}"))?;
+    t.render(&TemplateInput {
+        tag,
+        repository: "dev/app",
+        digest: "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+        labels: &Default::default(),
+        created: None,
+        promoted_at: chrono::DateTime::parse_from_rfc3339("2026-03-04T15:06:07.003500Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Holds README "Promotion policies": the MSR codes `%U %w %u %s` are accepted and render as
+/// strftime does (week of the year from Sunday, weekday from Sunday = 0 and from Monday = 1,
+/// seconds since the epoch). (Killed mutants: the match arm of each code deleted, which made
+/// it an unknown code.)
+#[test]
+fn msr_codes_render_as_the_readme_lists() {
+    assert_eq!(render_tag("%U-%w-%u", "1").as_deref(), Ok("09-3-3"));
+    assert_eq!(render_tag("%s", "1").as_deref(), Ok("1772636767"));
+}
+
+/// A code whose output can never be part of an OCI tag is refused when the policy is checked
+/// (E0205), like `%c` and `%X`, instead of failing every promotion: `%z` renders `+0000`, and
+/// `+` is not a tag character.
+#[test]
+fn msr_code_z_is_refused_because_a_tag_cannot_hold_plus() {
+    assert_eq!(
+        render_tag("%n-%z", "1"),
+        Err("parse: unknown template code '%z' (known: %n and strftime codes %Y %m %d %H %M %S %f %A %a %B %b %j %W %U %w %u %p %I %y %Z %s, %% for '%')".to_string())
+    );
+}
+
+/// `version` of a semver source tag has `.major/.minor/.patch` and also `.pre` and `.build`
+/// (always empty: an OCI tag cannot hold `+`, so no source tag has build metadata), all
+/// defined under strict undefined. (Killed mutant: the `build` attribute deleted, which made
+/// `{{ version.build }}` an undefined-value error.)
+#[test]
+fn version_parts_of_a_semver_tag() {
+    assert_eq!(
+        render_tag(
+            "{{ version.major }}.{{ version.minor }}.{{ version.patch }}-{{ version.pre }}{{ version.build }}",
+            "1.2.3-rc.1"
+        )
+        .as_deref(),
+        Ok("1.2.3-rc.1")
+    );
+}
