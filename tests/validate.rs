@@ -243,3 +243,32 @@ fn version_parts_of_a_semver_tag() {
         Ok("1.2.3-rc.1")
     );
 }
+
+/// Holds E0205's wording for jinja templates: an unknown method is named as such (found by
+/// the check render), not as a generic error. (Killed mutant: the `UnknownMethod` arm of
+/// `jinja_error` deleted.)
+#[test]
+fn unknown_methods_are_named() {
+    assert_eq!(
+        render_tag("{{ tag.nope() }}", "1"),
+        Err("parse: template unknown method: string has no method named nope".to_string())
+    );
+}
+
+/// Labels depend on the image, so checking a template treats every label name alike: the
+/// check render offers no label at all. (Killed mutants: `sample_labels` returning a map with
+/// one label, `""` or `xyzzy`, which changed what the check of a template naming that label
+/// found.)
+#[test]
+fn checking_a_template_does_not_depend_on_the_label_names_it_uses() {
+    let check = |label: &str| {
+        berth::policy::template::TagTemplate::parse(&format!(
+            "{{{{ labels[{label:?}] }}}}{{{{ tag | nope }}}}"
+        ))
+        .map(|_| ())
+        .map_err(|e| e.message)
+    };
+    for label in ["", "xyzzy"] {
+        assert_eq!(check(label), check("org.example.build"), "{label:?}");
+    }
+}
