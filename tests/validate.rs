@@ -272,3 +272,42 @@ fn checking_a_template_does_not_depend_on_the_label_names_it_uses() {
         assert_eq!(check(label), check("org.example.build"), "{label:?}");
     }
 }
+
+/// Holds E0205's place: the caret of a template error is at the byte the template parser
+/// names, also when that is the end of the value (here an unterminated comment), in a double-
+/// or single-quoted scalar. (Killed mutants: `off > tag.value.len()` made `>=` or `==` in
+/// `compile::locate`, which put an error at the end of the value back at its start.)
+#[test]
+fn a_template_error_at_the_end_of_the_value_points_there() {
+    for quoted in ["\"{{ tag }}{#\"", "'{{ tag }}{#'"] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = fixture("policy-template");
+        std::fs::copy(src.join("berth.yaml"), dir.path().join("berth.yaml")).unwrap();
+        std::fs::create_dir(dir.path().join("policies")).unwrap();
+        let policy = std::fs::read_to_string(src.join("policies/bad-template.yaml")).unwrap();
+        let policy: String = policy
+            .lines()
+            .map(|l| {
+                if l.starts_with("  tag: ") {
+                    format!("  tag: {quoted}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(dir.path().join("policies/bad-template.yaml"), policy).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["validate", "--catalogue"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        // The value starts at column 9 (after the quote) and is 11 bytes long.
+        let want = format!(
+            "policies/bad-template.yaml:9:20: error[E0205]: target.tag {:?}: template syntax error: unexpected end of comment",
+            "{{ tag }}{#"
+        );
+        assert_eq!(stdout.lines().next(), Some(want.as_str()), "{stdout}");
+    }
+}
