@@ -311,3 +311,39 @@ fn a_template_error_at_the_end_of_the_value_points_there() {
         assert_eq!(stdout.lines().next(), Some(want.as_str()), "{stdout}");
     }
 }
+
+/// Holds `criteria::parse_platform`, how an image's reported platform is read: `os/arch` or
+/// `os/arch/variant`, each part non-empty and made of ASCII letters, digits, `_`, `-` and `.`;
+/// anything else is no platform. (Killed mutants: every `&&`/`||` and `==` of its part check
+/// and of its two match guards flipped.)
+#[test]
+fn image_platforms_are_read_as_os_arch_and_variant() {
+    use berth::policy::criteria::parse_platform;
+    let some = |os: &str, arch: &str, v: Option<&str>| {
+        Some((os.to_string(), arch.to_string(), v.map(str::to_string)))
+    };
+    assert_eq!(parse_platform("linux/amd64"), some("linux", "amd64", None));
+    assert_eq!(
+        parse_platform("linux/arm64/v8"),
+        some("linux", "arm64", Some("v8"))
+    );
+    assert_eq!(
+        parse_platform("my_os/x-86/v.1"),
+        some("my_os", "x-86", Some("v.1"))
+    );
+    for bad in [
+        "linux",
+        "linux/",
+        "/amd64",
+        "lin$ux/amd64",
+        "linux/amd64$",
+        "linux/amd 64",
+        "linux/arm64/",
+        "linux/arm64/v$",
+        "lin$ux/arm64/v8",
+        "linux/ar$m64/v8",
+        "a/b/c/d",
+    ] {
+        assert_eq!(parse_platform(bad), None, "{bad}");
+    }
+}
