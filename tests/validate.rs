@@ -188,3 +188,162 @@ fn fixtures_cover_every_rule() {
         .collect();
     assert!(missing.is_empty(), "no fixture produces {missing:?}");
 }
+
+/// A tag template rendered for one fixed image, promoted on Wednesday 2026-03-04 at
+/// 15:06:07.0035 UTC.
+fn render_tag(template: &str, tag: &str) -> Result<String, String> {
+    use berth::policy::template::{TagTemplate, TemplateInput};
+    let t = TagTemplate::parse(template).map_err(|e| format!("parse: {e}"))?;
+    t.render(&TemplateInput {
+        tag,
+        repository: "dev/app",
+        digest: "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+        labels: &Default::default(),
+        created: None,
+        promoted_at: chrono::DateTime::parse_from_rfc3339("2026-03-04T15:06:07.003500Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Holds README "Promotion policies": the MSR codes `%U %w %u %s` are accepted and render as
+/// strftime does (week of the year from Sunday, weekday from Sunday = 0 and from Monday = 1,
+/// seconds since the epoch). (Killed mutants: the match arm of each code deleted, which made
+/// it an unknown code.)
+#[test]
+fn msr_codes_render_as_the_readme_lists() {
+    assert_eq!(render_tag("%U-%w-%u", "1").as_deref(), Ok("09-3-3"));
+    assert_eq!(render_tag("%s", "1").as_deref(), Ok("1772636767"));
+}
+
+/// A code whose output can never be part of an OCI tag is refused when the policy is checked
+/// (E0205), like `%c` and `%X`, instead of failing every promotion: `%z` renders `+0000`, and
+/// `+` is not a tag character.
+#[test]
+fn msr_code_z_is_refused_because_a_tag_cannot_hold_plus() {
+    assert_eq!(
+        render_tag("%n-%z", "1"),
+        Err("parse: unknown template code '%z' (known: %n and strftime codes %Y %m %d %H %M %S %f %A %a %B %b %j %W %U %w %u %p %I %y %Z %s, %% for '%')".to_string())
+    );
+}
+
+/// `version` of a semver source tag has `.major/.minor/.patch` and also `.pre` and `.build`
+/// (always empty: an OCI tag cannot hold `+`, so no source tag has build metadata), all
+/// defined under strict undefined. (Killed mutant: the `build` attribute deleted, which made
+/// `{{ version.build }}` an undefined-value error.)
+#[test]
+fn version_parts_of_a_semver_tag() {
+    assert_eq!(
+        render_tag(
+            "{{ version.major }}.{{ version.minor }}.{{ version.patch }}-{{ version.pre }}{{ version.build }}",
+            "1.2.3-rc.1"
+        )
+        .as_deref(),
+        Ok("1.2.3-rc.1")
+    );
+}
+
+/// Holds E0205's wording for jinja templates: an unknown method is named as such (found by
+/// the check render), not as a generic error. (Killed mutant: the `UnknownMethod` arm of
+/// `jinja_error` deleted.)
+#[test]
+fn unknown_methods_are_named() {
+    assert_eq!(
+        render_tag("{{ tag.nope() }}", "1"),
+        Err("parse: template unknown method: string has no method named nope".to_string())
+    );
+}
+
+/// Labels depend on the image, so checking a template treats every label name alike: the
+/// check render offers no label at all. (Killed mutants: `sample_labels` returning a map with
+/// one label, `""` or `xyzzy`, which changed what the check of a template naming that label
+/// found.)
+#[test]
+fn checking_a_template_does_not_depend_on_the_label_names_it_uses() {
+    let check = |label: &str| {
+        berth::policy::template::TagTemplate::parse(&format!(
+            "{{{{ labels[{label:?}] }}}}{{{{ tag | nope }}}}"
+        ))
+        .map(|_| ())
+        .map_err(|e| e.message)
+    };
+    for label in ["", "xyzzy"] {
+        assert_eq!(check(label), check("org.example.build"), "{label:?}");
+    }
+}
+
+/// Holds E0205's place: the caret of a template error is at the byte the template parser
+/// names, also when that is the end of the value (here an unterminated comment), in a double-
+/// or single-quoted scalar. (Killed mutants: `off > tag.value.len()` made `>=` or `==` in
+/// `compile::locate`, which put an error at the end of the value back at its start.)
+#[test]
+fn a_template_error_at_the_end_of_the_value_points_there() {
+    for quoted in ["\"{{ tag }}{#\"", "'{{ tag }}{#'"] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = fixture("policy-template");
+        std::fs::copy(src.join("berth.yaml"), dir.path().join("berth.yaml")).unwrap();
+        std::fs::create_dir(dir.path().join("policies")).unwrap();
+        let policy = std::fs::read_to_string(src.join("policies/bad-template.yaml")).unwrap();
+        let policy: String = policy
+            .lines()
+            .map(|l| {
+                if l.starts_with("  tag: ") {
+                    format!("  tag: {quoted}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(dir.path().join("policies/bad-template.yaml"), policy).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["validate", "--catalogue"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        // The value starts at column 9 (after the quote) and is 11 bytes long.
+        let want = format!(
+            "policies/bad-template.yaml:9:20: error[E0205]: target.tag {:?}: template syntax error: unexpected end of comment",
+            "{{ tag }}{#"
+        );
+        assert_eq!(stdout.lines().next(), Some(want.as_str()), "{stdout}");
+    }
+}
+
+/// Holds `criteria::parse_platform`, how an image's reported platform is read: `os/arch` or
+/// `os/arch/variant`, each part non-empty and made of ASCII letters, digits, `_`, `-` and `.`;
+/// anything else is no platform. (Killed mutants: every `&&`/`||` and `==` of its part check
+/// and of its two match guards flipped.)
+#[test]
+fn image_platforms_are_read_as_os_arch_and_variant() {
+    use berth::policy::criteria::parse_platform;
+    let some = |os: &str, arch: &str, v: Option<&str>| {
+        Some((os.to_string(), arch.to_string(), v.map(str::to_string)))
+    };
+    assert_eq!(parse_platform("linux/amd64"), some("linux", "amd64", None));
+    assert_eq!(
+        parse_platform("linux/arm64/v8"),
+        some("linux", "arm64", Some("v8"))
+    );
+    assert_eq!(
+        parse_platform("my_os/x-86/v.1"),
+        some("my_os", "x-86", Some("v.1"))
+    );
+    for bad in [
+        "linux",
+        "linux/",
+        "/amd64",
+        "lin$ux/amd64",
+        "linux/amd64$",
+        "linux/amd 64",
+        "linux/arm64/",
+        "linux/arm64/v$",
+        "lin$ux/arm64/v8",
+        "linux/ar$m64/v8",
+        "a/b/c/d",
+    ] {
+        assert_eq!(parse_platform(bad), None, "{bad}");
+    }
+}

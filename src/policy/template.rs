@@ -84,7 +84,7 @@ pub struct TagTemplate {
 }
 
 /// MSR code → chrono specifier. Only codes whose output can appear in a tag are accepted
-/// (`%c`, `%x`, `%X` would put spaces, `/` or `:` into it).
+/// (`%c`, `%x`, `%X` would put spaces, `/` or `:` into it, `%z` a `+`).
 fn msr_code(c: char) -> Option<&'static str> {
     Some(match c {
         'Y' => "%Y",
@@ -107,7 +107,6 @@ fn msr_code(c: char) -> Option<&'static str> {
         'w' => "%w",
         'u' => "%u",
         'Z' => "%Z",
-        'z' => "%z",
         's' => "%s",
         _ => return None,
     })
@@ -140,7 +139,7 @@ fn parse_msr(src: &str) -> Result<Vec<Piece>, TemplateError> {
                 None => {
                     return Err(TemplateError {
                         message: format!(
-                            "unknown template code '%{c}' (known: %n and strftime codes %Y %m %d %H %M %S %f %A %a %B %b %j %W %U %w %u %p %I %y %Z %z %s, %% for '%')"
+                            "unknown template code '%{c}' (known: %n and strftime codes %Y %m %d %H %M %S %f %A %a %B %b %j %W %U %w %u %p %I %y %Z %s, %% for '%')"
                         ),
                         offset: Some(i),
                     });
