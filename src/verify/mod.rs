@@ -609,4 +609,37 @@ mod tests {
             "{why}"
         );
     }
+
+    /// Rule: a reference is confirmed by one manifest HEAD only when every request naming it
+    /// knows the same digest; requests that disagree, or one that knows none, make it a full
+    /// verification (a survivor of the mutation run: `!=` made `==` kept the first digest).
+    #[test]
+    fn a_known_digest_holds_only_when_every_request_agrees() {
+        let req = |reference: &str, known: Option<&str>| VerifyRequest {
+            code: "c".into(),
+            version: "1.0.0".into(),
+            reference: reference.into(),
+            credential: None,
+            known_digest: known.map(str::to_string),
+            supply: None,
+        };
+        let requests = [
+            req("r/a:1", Some("sha256:aa")),
+            req("r/a:1", Some("sha256:aa")),
+            req("r/b:1", Some("sha256:bb")),
+            req("r/b:1", Some("sha256:cc")),
+            req("r/c:1", None),
+            req("r/c:1", Some("sha256:dd")),
+            req("r/d:1", Some("sha256:ee")),
+        ];
+        assert_eq!(
+            known_digests(&requests),
+            BTreeMap::from([
+                ("r/a:1", Some("sha256:aa".to_string())),
+                ("r/b:1", None),
+                ("r/c:1", None),
+                ("r/d:1", Some("sha256:ee".to_string())),
+            ])
+        );
+    }
 }
