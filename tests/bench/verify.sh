@@ -62,15 +62,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-
 PORT=$(free_port)
 HOST="127.0.0.1:$PORT"
 start_registry() { # start_registry ACCESSLOG_DISABLED(true|false) LOGFILE
@@ -99,15 +90,6 @@ YML
 start_registry false "$WORK/access.log"
 
 REPO=bench/app
-push_blob() { # file -> digest
-  local f=$1 d loc
-  d="sha256:$(sha256sum "$f" | cut -d' ' -f1)"
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$HOST/v2/$REPO/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-  case "$loc" in http*) ;; *) loc="http://$HOST$loc" ;; esac
-  case "$loc" in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" -o /dev/null "$loc"
-  echo "$d"
-}
 
 echo "seeding $N images into $HOST ..." >&2
 t0=$(date +%s.%N)
