@@ -464,6 +464,103 @@ fn reset_refused_when_work_tree_is_dirty() {
     assert_eq!(read(&b.join("README.md")), "uncommitted\n");
 }
 
+/// A remote given as a bare URL (no `[remote]` entry in the config, as CI passes one) is
+/// fetched into a private ref, `refs/berth/fetched/<branch>`, never into `refs/remotes/…`
+/// (a URL is no remote name). Holds the rule in `fetch_tip`: only a named remote updates its
+/// usual tracking ref.
+#[test]
+fn a_bare_url_remote_is_fetched_into_a_private_ref() {
+    let (_tmp, b) = behind_moved_remote();
+    let url = git(&b, &["remote", "get-url", "origin"]);
+    let moved = git(Path::new(&url), &["rev-parse", "main"]);
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    let request = PushRequest {
+        remote: &url,
+        ..req(&auth, &author, &generated, 3)
+    };
+    let mut fetched = Vec::new();
+    let out = push_with_retry(&b, &request, |d: &Path| {
+        fetched.push(git(d, &["rev-parse", "refs/berth/fetched/main"]));
+        Ok::<_, String>(regenerate_union(d, &["from-b"]))
+    })
+    .unwrap();
+    assert_eq!((out.attempts, out.pushed), (2, true));
+    assert_eq!(fetched, vec![moved], "the moved tip was fetched there");
+    assert_eq!(git(Path::new(&url), &["rev-parse", "main"]), out.commit);
+    // Nothing under refs/remotes/ but the clone's own origin refs.
+    let remotes = git(
+        &b,
+        &["for-each-ref", "--format=%(refname)", "refs/remotes/"],
+    );
+    assert!(
+        remotes
+            .lines()
+            .all(|r| r.starts_with("refs/remotes/origin/")),
+        "{remotes}"
+    );
+}
+
+/// A named remote's fetch updates its tracking ref `refs/remotes/<remote>/<branch>` (what
+/// `git status` and people compare against), even when the retry ends without a push, and
+/// leaves no private ref behind.
+#[test]
+fn a_named_remote_updates_its_tracking_ref_even_without_a_push() {
+    let (_tmp, b) = behind_moved_remote();
+    let url = git(&b, &["remote", "get-url", "origin"]);
+    let moved = git(Path::new(&url), &["rev-parse", "main"]);
+    let auth = PushAuth::none();
+    let author = bot();
+    let generated = [PathBuf::from("index.txt")];
+    // Regenerating from the moved base gives the base's own index: nothing to push.
+    let out = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Ok::<_, String>(Regenerated {
+            paths: vec![PathBuf::from("index.txt")],
+            message: "berth: update index".into(),
+        })
+    })
+    .unwrap();
+    assert_eq!((out.attempts, out.pushed), (1, false));
+    assert_eq!(out.commit, moved);
+    assert_eq!(git(&b, &["rev-parse", "origin/main"]), moved);
+    assert_eq!(
+        git(&b, &["for-each-ref", "--format=%(refname)", "refs/berth/"]),
+        ""
+    );
+}
+
+/// A local-only merge commit stops the reset even when every commit it brings in touches
+/// only generated files: berth never rewrites history it did not write in a straight line
+/// (a merge is a person's doing), so it reports the merge and leaves the branch alone.
+#[test]
+fn reset_refused_when_a_local_commit_is_a_merge() {
+    let (_tmp, b) = behind_moved_remote();
+    let auth = PushAuth::none();
+    let author = bot();
+    // Both files count as generated, so each side's own diff alone would be allowed.
+    let generated = [PathBuf::from("index.txt"), PathBuf::from("other.txt")];
+    git(&b, &["checkout", "-q", "-b", "side", "HEAD~1"]);
+    write(&b.join("other.txt"), "side\n");
+    git(&b, &["add", "other.txt"]);
+    git(&b, &["commit", "-q", "-m", "side"]);
+    git(&b, &["checkout", "-q", "main"]);
+    git(&b, &["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    let merge = git(&b, &["rev-parse", "HEAD"]);
+    let err = push_with_retry(&b, &req(&auth, &author, &generated, 3), |_: &Path| {
+        Err::<Regenerated, String>("must not be called".into())
+    })
+    .unwrap_err();
+    match &err {
+        GitError::UnpushedWork { commit, path } => {
+            assert_eq!(path, "(merge commit)");
+            assert!(merge.starts_with(commit.as_str()), "{commit} vs {merge}");
+        }
+        other => panic!("expected UnpushedWork, got {other}"),
+    }
+    assert_eq!(git(&b, &["rev-parse", "HEAD"]), merge, "branch untouched");
+}
+
 /// A callback failure is reported as such.
 #[test]
 fn regenerate_error_is_reported() {
