@@ -453,4 +453,30 @@ fn dockerfiles_are_published_only_from_inside_the_catalogue() {
             .values()
             .any(|b| String::from_utf8_lossy(b).contains("not for the web"))
     );
+
+    // Nor is a directory on the way: `dockerfiles/` itself a symlink to a folder outside.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("ci-base.Dockerfile"), "not for the web\n").unwrap();
+    std::fs::rename(
+        cat.join("dockerfiles"),
+        tmp.path().join("dockerfiles-moved"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, cat.join("dockerfiles")).unwrap();
+    let o = site(&cat, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "ci-base: Dockerfile dockerfiles/ci-base.Dockerfile not published: dockerfiles is a symlink (it could lead outside the catalogue)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !tree(&out)
+            .values()
+            .any(|b| String::from_utf8_lossy(b).contains("not for the web"))
+    );
 }

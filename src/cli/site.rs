@@ -63,19 +63,23 @@ pub fn run(args: &SiteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
     let started = std::time::Instant::now();
     let (index, text) = read_index(root, &index_path)?;
     crate::report::site::check_codes(&index)?;
-    let dockerfiles = read_dockerfiles(root, &index);
     check_out_dir(&args.out, root)?;
     let read = started.elapsed();
+    let dockerfiles = DockerfileReader::new(root);
     let writer = SiteWriter::open(&args.out)?;
     let paths = crate::report::site::render_into(
         &Input {
             index: &index,
             index_text: &text,
-            dockerfiles: &dockerfiles,
+            read_dockerfile: &|img| dockerfiles.read(img),
             base_url: base_url.as_deref(),
         },
         &|f: File| writer.write(&f),
     )?;
+    // Said once rendering is over, sorted: the render threads read the files in any order.
+    for warning in dockerfiles.into_warnings() {
+        tracing::warn!("{warning}");
+    }
     let w = writer.finish(&paths)?;
     tracing::debug!(
         "site: read {:?}, render and write {:?}",
@@ -177,54 +181,123 @@ fn read_index(root: &Path, path: &Path) -> anyhow::Result<(crate::model::Index, 
     }
 }
 
-/// The Dockerfiles the index names, read from the catalogue. One that cannot be published
-/// (missing, a symlink, outside the catalogue, too large, not UTF-8) is left out with a
-/// warning: its page then shows the path without a link.
-fn read_dockerfiles(root: &Path, index: &crate::model::Index) -> BTreeMap<String, Dockerfile> {
-    let mut out = BTreeMap::new();
-    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    for img in index.images.values() {
-        let Some(d) = &img.dockerfile else { continue };
-        match read_dockerfile(root, &real_root, &d.path) {
+/// Reads the Dockerfiles the index names from the catalogue, from several threads. One that
+/// cannot be published (missing, a symlink or under a symlinked directory, outside the
+/// catalogue, too large, not UTF-8) is left out with a warning: its page then shows the path
+/// without the text.
+///
+/// Why not `canonicalize` each file: resolving every component of the absolute path costs a
+/// system call per component and file. Since the relative path holds plain names only, it stays
+/// inside the catalogue unless one of its components is a symlink, so each directory on the
+/// way is checked once (`lstat`, cached) and the file itself is checked and opened without
+/// following a symlink.
+struct DockerfileReader<'a> {
+    root: &'a Path,
+    /// Directory (relative to the root) → why it may not be read through, if so.
+    dirs: Mutex<BTreeMap<PathBuf, Option<String>>>,
+    warnings: Mutex<BTreeSet<String>>,
+}
+
+impl<'a> DockerfileReader<'a> {
+    fn new(root: &'a Path) -> Self {
+        DockerfileReader {
+            root,
+            dirs: Mutex::new(BTreeMap::new()),
+            warnings: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn read(&self, img: &crate::model::ImageEntry) -> Option<Dockerfile> {
+        let rel = &img.dockerfile.as_ref()?.path;
+        match self.read_text(rel) {
             Ok(text) => {
                 let sha256 = Sha256::digest(text.as_bytes())
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
-                out.insert(img.code.clone(), Dockerfile { sha256, text });
+                Some(Dockerfile { sha256, text })
             }
-            Err(why) => tracing::warn!("{}: Dockerfile {} not published: {why}", img.code, d.path),
+            Err(why) => {
+                self.warnings
+                    .lock()
+                    .expect("no panic while holding the lock")
+                    .insert(format!(
+                        "{}: Dockerfile {rel} not published: {why}",
+                        img.code
+                    ));
+                None
+            }
         }
     }
-    out
+
+    fn into_warnings(self) -> BTreeSet<String> {
+        self.warnings
+            .into_inner()
+            .expect("no panic while holding the lock")
+    }
+
+    fn read_text(&self, rel: &str) -> Result<String, String> {
+        let rel_path = Path::new(rel);
+        if rel.is_empty()
+            || !rel_path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err("the path is not inside the catalogue".into());
+        }
+        let mut dir = PathBuf::new();
+        for part in rel_path.parent().into_iter().flat_map(Path::components) {
+            dir.push(part);
+            if let Some(why) = self.dir_refusal(&dir) {
+                return Err(why);
+            }
+        }
+        let path = self.root.join(rel_path);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        if meta.file_type().is_symlink() {
+            return Err("it is a symlink".into());
+        }
+        let mut text = String::new();
+        open_no_follow(&path)
+            .and_then(|f| f.take(MAX_DOCKERFILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(|e| e.to_string())?;
+        if text.len() as u64 > MAX_DOCKERFILE_BYTES {
+            return Err(format!("larger than {MAX_DOCKERFILE_BYTES} bytes"));
+        }
+        Ok(text)
+    }
+
+    /// Why the directory `rel` (relative to the root) may not be read through, checked once.
+    fn dir_refusal(&self, rel: &Path) -> Option<String> {
+        let mut dirs = self.dirs.lock().expect("no panic while holding the lock");
+        if let Some(known) = dirs.get(rel) {
+            return known.clone();
+        }
+        let why = match std::fs::symlink_metadata(self.root.join(rel)) {
+            Ok(m) if m.file_type().is_symlink() => Some(format!(
+                "{} is a symlink (it could lead outside the catalogue)",
+                rel.display()
+            )),
+            Ok(m) if !m.is_dir() => Some(format!("{} is not a directory", rel.display())),
+            Ok(_) => None,
+            Err(e) => Some(format!("{}: {e}", rel.display())),
+        };
+        dirs.insert(rel.to_path_buf(), why.clone());
+        why
+    }
 }
 
-fn read_dockerfile(root: &Path, real_root: &Path, rel: &str) -> Result<String, String> {
-    let rel_path = Path::new(rel);
-    if rel.is_empty()
-        || !rel_path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
+/// Open a file for reading, refusing a symlink even if one replaced the file since it was
+/// checked (`O_NOFOLLOW`).
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
     {
-        return Err("the path is not inside the catalogue".into());
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
     }
-    let path = root.join(rel_path);
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
-    if meta.file_type().is_symlink() {
-        return Err("it is a symlink".into());
-    }
-    let real = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
-    if !real.starts_with(real_root) {
-        return Err("the path leads outside the catalogue".into());
-    }
-    let mut text = String::new();
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(MAX_DOCKERFILE_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_DOCKERFILE_BYTES {
-        return Err(format!("larger than {MAX_DOCKERFILE_BYTES} bytes"));
-    }
-    Ok(text)
+    options.open(path)
 }
 
 /// The output directory must be new, empty, or a previous `berth site` output, and not the

@@ -7,7 +7,8 @@
 //!
 //! Layout: `index.html` (every image as a card; search and filters run in the browser),
 //! `images/<code>.html` (one page per image, its Dockerfile shown on it: one file per image,
-//! since creating files is most of what a large site costs), `assets/site.css` and
+//! since creating files is most of what a large site costs; each image's page and its home-page
+//! card are rendered together, on every core), `assets/site.css` and
 //! `assets/site.js` (no CDN, no inline script or style, so the pages carry a strict
 //! Content-Security-Policy), `index.json` (byte-identical to the input) with
 //! `schema/index.schema.json`, and `.nojekyll` for GitHub Pages. Links are relative, so the
@@ -20,8 +21,6 @@
 pub mod markdown;
 pub mod supply;
 pub mod view;
-
-use std::collections::BTreeMap;
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
@@ -37,13 +36,17 @@ pub struct Dockerfile {
     pub text: String,
 }
 
+/// Reads the Dockerfile an image's index entry names, for its page: `None` when it cannot be
+/// published. Called from the render threads, so the files are read in parallel too.
+pub type ReadDockerfile<'a> = &'a (dyn Fn(&ImageEntry) -> Option<Dockerfile> + Sync);
+
 /// What the site is made from.
 pub struct Input<'a> {
     pub index: &'a Index,
     /// The index file's exact text, published as `index.json`.
     pub index_text: &'a str,
-    /// Dockerfiles by image code (images whose file could not be read are absent).
-    pub dockerfiles: &'a BTreeMap<String, Dockerfile>,
+    /// The catalogue's Dockerfiles (the command layer reads them; this module does no I/O).
+    pub read_dockerfile: ReadDockerfile<'a>,
     /// Where the site will be served, ending in `/` (for the `berth resolve --index` lines).
     pub base_url: Option<&'a str>,
 }
@@ -71,6 +74,7 @@ pub enum SiteError {
 
 const BASE: &str = include_str!("base.html");
 const HOME: &str = include_str!("home.html");
+const CARD: &str = include_str!("card.html");
 const IMAGE: &str = include_str!("image.html");
 pub const CSS: &str = include_str!("site.css");
 pub const JS: &str = include_str!("site.js");
@@ -81,7 +85,8 @@ pub const TITLE: &str = "Image store";
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     // Everything is HTML: every value is escaped unless a template says `|safe`, which only
-    // the sanitised description does.
+    // the sanitised description does, or it is a card `card.html` rendered (marked safe in
+    // `render_into`).
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_formatter(|out, state, value| match value.as_str() {
         Some(s) if !value.is_safe() && matches!(state.auto_escape(), AutoEscape::Html) => out
@@ -93,6 +98,7 @@ fn environment() -> Environment<'static> {
     for (name, src) in [
         ("base.html", BASE),
         ("home.html", HOME),
+        ("card.html", CARD),
         ("image.html", IMAGE),
     ] {
         env.add_template(name, src)
@@ -145,21 +151,6 @@ pub fn check_codes(index: &Index) -> Result<(), SiteError> {
     Ok(())
 }
 
-/// Render the whole site into memory, sorted by path.
-pub fn render(input: &Input<'_>) -> Result<Vec<File>, SiteError> {
-    let files = std::sync::Mutex::new(Vec::new());
-    render_into(input, &|f: File| {
-        files
-            .lock()
-            .expect("no panic while holding the lock")
-            .push(f);
-        Ok::<(), SiteError>(())
-    })?;
-    let mut files = files.into_inner().expect("no panic while holding the lock");
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
-}
-
 /// Render the site, handing every file to `sink` as soon as it is ready, so a large site is
 /// never held in memory: first the image pages (rendered on every core; `sink`
 /// is called from several threads), then what links to them (`index.html`, assets,
@@ -190,34 +181,19 @@ where
     let mut images: Vec<&ImageEntry> = input.index.images.values().map(|e| &**e).collect();
     images.sort_by_cached_key(|i| (i.name.to_lowercase(), i.code.clone()));
 
-    let home = || {
-        let cards: Vec<view::Card> = images.iter().map(|i| view::card(i)).collect();
-        let filters = view::filters(&cards);
-        render(
-            "home.html",
-            "index.html",
-            context! {
-                root => "",
-                title => TITLE,
-                canonical => input.base_url,
-                source_commit,
-                cards => Value::from(Serde(&cards)),
-                filters => Value::from(Serde(&filters)),
-            },
-        )
-    };
-
-    let image_page = |img: &ImageEntry| -> Result<String, E> {
+    // One image: its page, handed to `sink`, and its card for the home page (rendered here
+    // rather than on the home page, so the cards are made on every core too).
+    let image = |img: &ImageEntry| -> Result<(String, Value), E> {
         let dockerfile = img.dockerfile.as_ref().map(|d| {
-            let published = input.dockerfiles.get(&img.code);
+            let published = (input.read_dockerfile)(img);
             view::DockerfileView {
                 path: d.path.clone(),
-                sha256: d.sha256.clone(),
-                text: published.map(|p| p.text.clone()),
-                changed: match (published, &d.sha256) {
+                changed: match (&published, &d.sha256) {
                     (Some(p), Some(recorded)) => p.sha256 != *recorded,
                     _ => false,
                 },
+                sha256: d.sha256.clone(),
+                text: published.map(|p| p.text),
             }
         });
         let page = view::image_page(
@@ -243,42 +219,57 @@ where
             },
         )?;
         sink(file(&path, html.into_bytes()))?;
-        Ok(path)
+        let card = render(
+            "card.html",
+            "index.html",
+            context! { c => Value::from(Serde(&view::card(img))) },
+        )?;
+        // Rendered by an auto-escaping template from plain text: safe to insert as it is.
+        Ok((path, Value::from_safe_string(card)))
     };
 
-    // Image pages are independent: one share per core, and the home page on its own thread
-    // meanwhile (handed over only after the pages it links to).
+    // Images are independent: one share per core, in order, so the cards stay sorted.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let per_thread = images.len().div_ceil(threads).max(1);
-    let (home, pages) = std::thread::scope(|s| {
-        let home = s.spawn(home);
+    let shares: Vec<Result<Vec<(String, Value)>, E>> = std::thread::scope(|s| {
         let workers: Vec<_> = images
             .chunks(per_thread)
             .map(|chunk| {
-                let image_page = &image_page;
-                s.spawn(move || -> Result<Vec<String>, E> {
-                    chunk.iter().map(|img| image_page(img)).collect()
-                })
+                let image = &image;
+                s.spawn(move || chunk.iter().map(|img| image(img)).collect())
             })
             .collect();
-        let pages: Vec<Result<Vec<String>, E>> = workers
+        workers
             .into_iter()
             .map(|w| w.join().expect("a render thread does not panic"))
-            .collect();
-        (
-            home.join().expect("the home page thread does not panic"),
-            pages,
-        )
+            .collect()
     });
     let mut paths = Vec::with_capacity(images.len() + 8);
-    for p in pages {
-        paths.extend(p?);
+    let mut cards = Vec::with_capacity(images.len());
+    for share in shares {
+        for (path, card) in share? {
+            paths.push(path);
+            cards.push(card);
+        }
     }
+    // The home page links to every image page, so it comes after them.
+    let home = render(
+        "home.html",
+        "index.html",
+        context! {
+            root => "",
+            title => TITLE,
+            canonical => input.base_url,
+            source_commit,
+            cards => Value::from(cards),
+            filters => Value::from(Serde(&view::filters(&images))),
+        },
+    )?;
 
     let rest = [
         ("assets/site.css", CSS.as_bytes().to_vec()),
         ("assets/site.js", JS.as_bytes().to_vec()),
-        ("index.html", home?.into_bytes()),
+        ("index.html", home.into_bytes()),
         ("index.json", input.index_text.as_bytes().to_vec()),
         (
             "schema/index.schema.json",

@@ -196,8 +196,8 @@ pub fn card(img: &ImageEntry) -> Card {
     }
 }
 
-/// The filter values over all cards.
-pub fn filters(cards: &[Card]) -> Filters {
+/// The filter values over all images (the fields the cards show).
+pub fn filters(images: &[&ImageEntry]) -> Filters {
     fn count<'a>(values: impl Iterator<Item = &'a String>) -> Vec<FilterValue> {
         let mut m: BTreeMap<&str, usize> = BTreeMap::new();
         for v in values {
@@ -212,10 +212,10 @@ pub fn filters(cards: &[Card]) -> Filters {
     }
     Filters {
         // An image counts once per value even if a listing repeats a label.
-        labels: count(cards.iter().flat_map(|c| dedup(&c.labels))),
-        categories: count(cards.iter().filter_map(|c| c.category.as_ref())),
-        scopes: count(cards.iter().flat_map(|c| dedup(&c.agent_scope))),
-        publishers: count(cards.iter().map(|c| &c.publisher)),
+        labels: count(images.iter().flat_map(|i| dedup(&i.labels))),
+        categories: count(images.iter().filter_map(|i| i.category.as_ref())),
+        scopes: count(images.iter().flat_map(|i| dedup(&i.agent_scope))),
+        publishers: count(images.iter().map(|i| &i.publisher)),
     }
 }
 
