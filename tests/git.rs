@@ -445,6 +445,13 @@ fn behind_moved_remote() -> (tempfile::TempDir, PathBuf) {
     (tmp, b)
 }
 
+/// The clone's `origin` URL (a bare repository's path) and that remote's `main`.
+fn origin_and_its_tip(clone: &Path) -> (String, String) {
+    let url = git(clone, &["remote", "get-url", "origin"]);
+    let tip = git(Path::new(&url), &["rev-parse", "main"]);
+    (url, tip)
+}
+
 /// Uncommitted changes to a non-generated tracked file also block the reset.
 #[test]
 fn reset_refused_when_work_tree_is_dirty() {
@@ -471,8 +478,7 @@ fn reset_refused_when_work_tree_is_dirty() {
 #[test]
 fn a_bare_url_remote_is_fetched_into_a_private_ref() {
     let (_tmp, b) = behind_moved_remote();
-    let url = git(&b, &["remote", "get-url", "origin"]);
-    let moved = git(Path::new(&url), &["rev-parse", "main"]);
+    let (url, moved) = origin_and_its_tip(&b);
     let auth = PushAuth::none();
     let author = bot();
     let generated = [PathBuf::from("index.txt")];
@@ -508,8 +514,7 @@ fn a_bare_url_remote_is_fetched_into_a_private_ref() {
 #[test]
 fn a_named_remote_updates_its_tracking_ref_even_without_a_push() {
     let (_tmp, b) = behind_moved_remote();
-    let url = git(&b, &["remote", "get-url", "origin"]);
-    let moved = git(Path::new(&url), &["rev-parse", "main"]);
+    let (url, moved) = origin_and_its_tip(&b);
     let auth = PushAuth::none();
     let author = bot();
     let generated = [PathBuf::from("index.txt")];

@@ -17,6 +17,9 @@
 #   - the site and the ceiling — tests/bench/site_ceiling.py writing the same files (same paths,
 #     same sizes) with nothing to read or render — into a new directory on tmpfs (/dev/shm,
 #     when there is one: the cost without the disk);
+#   - unpinned (every core, as on a CI runner: the site renders its pages on every core, the
+#     plan parses its listings on every core), the plan and the site into a new directory on
+#     tmpfs;
 #   - the site and the ceiling into a new directory on the disk, in alternation, first with
 #     nothing deleted while measuring, then with each previous output deleted just before
 #     (site_ceiling.py alternate; its doc says why hyperfine's one command after the other does
@@ -80,6 +83,15 @@ for r in rows:
     print(f"| `{r['command']}` | {r['user']:.3f} | {r['system']:.3f} | {r['user'] + r['system']:.3f} |")
 PY
 )
+# Unpinned: wall time on every core of this machine.
+unpinned=()
+if [[ -n $shm ]]; then
+  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-markdown "$tmp/unpinned.md" \
+    --command-name "plan --offline, every core" --prepare "true" "$BIN plan --offline --catalogue $CAT" \
+    --command-name "site, new directory on tmpfs, every core" --prepare "rm -rf $shm/fresh" \
+    "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh" >&2
+  unpinned=("Unpinned, on all $(nproc) cores:" "" "$(cat "$tmp/unpinned.md")" "")
+fi
 # On the disk: the site and the ceiling in alternation, first without deleting anything, then
 # deleting each previous output just before (see tests/bench/site_ceiling.py).
 mkdir -p "$tmp/keep" "$tmp/delete"
@@ -121,6 +133,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo
   echo "$cpu_table"
   echo
+  printf '%s\n' "${unpinned[@]}"
   echo "On the disk, a new directory each time, the site and the ceiling in alternation:"
   echo
   echo "$disk_keep"
