@@ -514,7 +514,7 @@ fn a_bare_url_remote_is_fetched_into_a_private_ref() {
 #[test]
 fn a_named_remote_updates_its_tracking_ref_even_without_a_push() {
     let (_tmp, b) = behind_moved_remote();
-    let (url, moved) = origin_and_its_tip(&b);
+    let (_, moved) = origin_and_its_tip(&b);
     let auth = PushAuth::none();
     let author = bot();
     let generated = [PathBuf::from("index.txt")];
