@@ -7,7 +7,7 @@
 //! still read: each `{name}` of a known variable is replaced once ([`render_legacy`]); berth
 //! validate warns about it with the minijinja spelling as hint.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
@@ -17,13 +17,8 @@ pub const DEFAULT_MESSAGE_TEMPLATE: &str = "berth: update index ({{ summary }})"
 /// Variables a commit message template may use.
 pub const VARIABLES: &[&str] = &["summary", "changed", "versions", "source"];
 
-/// Why a template cannot be used; `offset` is a byte offset into the template, when known.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct TemplateError {
-    pub message: String,
-    pub offset: Option<usize>,
-}
+pub use crate::model::template::TemplateError;
+use crate::model::template::{check_variables, error_detail, error_offset};
 
 /// A checked commit message template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,21 +44,9 @@ fn context(vars: &BTreeMap<&str, String>) -> Value {
 }
 
 fn jinja_error(e: &minijinja::Error, src: &str) -> TemplateError {
-    let offset = e.range().map(|r| r.start).or_else(|| {
-        e.line().map(|l| {
-            src.split_inclusive('\n')
-                .take(l.saturating_sub(1))
-                .map(str::len)
-                .sum()
-        })
-    });
-    let detail = e
-        .detail()
-        .map(str::to_string)
-        .unwrap_or_else(|| e.kind().to_string());
     TemplateError {
-        message: format!("commit message template: {detail}"),
-        offset,
+        message: format!("commit message template: {}", error_detail(e)),
+        offset: error_offset(e, src),
     }
 }
 
@@ -98,24 +81,7 @@ impl MessageTemplate {
         let tmpl = env
             .template_from_str(source)
             .map_err(|e| jinja_error(&e, source))?;
-        let known: BTreeSet<&str> = VARIABLES.iter().copied().collect();
-        let mut unknown: Vec<String> = tmpl
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|v| !known.contains(v.as_str()))
-            .collect();
-        unknown.sort();
-        if let Some(first) = unknown.first() {
-            return Err(TemplateError {
-                message: format!(
-                    "commit message template uses unknown variable{} {} (known: {})",
-                    if unknown.len() > 1 { "s" } else { "" },
-                    unknown.join(", "),
-                    VARIABLES.join(", ")
-                ),
-                offset: source.find(first.as_str()),
-            });
-        }
+        check_variables(&tmpl, source, VARIABLES, "commit message template")?;
         let sample: BTreeMap<&str, String> =
             VARIABLES.iter().map(|v| (*v, v.to_string())).collect();
         if let Err(e) = tmpl.render(context(&sample))

@@ -25,6 +25,7 @@ pub mod reference;
 pub mod schema;
 pub mod span;
 pub mod supply;
+pub mod template;
 pub mod time;
 pub mod vec_map;
 

@@ -10,7 +10,7 @@
 //! Invariant: [`TagTemplate::render`] never returns a string that is not a valid OCI tag;
 //! such a result is an error, so it is never pushed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::format::{Item, StrftimeItems};
@@ -19,6 +19,7 @@ use minijinja::value::{Object, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
 use crate::model::reference::valid_tag;
+use crate::model::template::{check_variables, error_detail, error_offset};
 use crate::policy::criteria::parse_semver;
 
 /// Variables a minijinja tag template may use.
@@ -32,14 +33,8 @@ pub const VARIABLES: &[&str] = &[
     "promoted_at",
 ];
 
-/// Why a template cannot be used. `offset` is a byte offset into the template text, when
-/// the problem has a place.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct TemplateError {
-    pub message: String,
-    pub offset: Option<usize>,
-}
+/// Why a template cannot be used (shared with commit message templates).
+pub use crate::model::template::TemplateError;
 
 /// Why rendering failed for one image.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -222,18 +217,6 @@ fn environment() -> Environment<'static> {
 }
 
 fn jinja_error(e: &minijinja::Error, src: &str) -> TemplateError {
-    let offset = e.range().map(|r| r.start).or_else(|| {
-        e.line().map(|l| {
-            src.split_inclusive('\n')
-                .take(l.saturating_sub(1))
-                .map(str::len)
-                .sum()
-        })
-    });
-    let detail = e
-        .detail()
-        .map(str::to_string)
-        .unwrap_or_else(|| e.kind().to_string());
     let what = match e.kind() {
         ErrorKind::SyntaxError => "syntax error",
         ErrorKind::UnknownFilter => "unknown filter",
@@ -243,8 +226,8 @@ fn jinja_error(e: &minijinja::Error, src: &str) -> TemplateError {
         _ => "error",
     };
     TemplateError {
-        message: format!("template {what}: {detail}"),
-        offset,
+        message: format!("template {what}: {}", error_detail(e)),
+        offset: error_offset(e, src),
     }
 }
 
@@ -291,24 +274,7 @@ impl TagTemplate {
         let tmpl = env
             .template_from_str(source)
             .map_err(|e| jinja_error(&e, source))?;
-        let known: BTreeSet<&str> = VARIABLES.iter().copied().collect();
-        let mut unknown: Vec<String> = tmpl
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|v| !known.contains(v.as_str()))
-            .collect();
-        unknown.sort();
-        if let Some(first) = unknown.first() {
-            return Err(TemplateError {
-                message: format!(
-                    "template uses unknown variable{} {} (known: {})",
-                    if unknown.len() > 1 { "s" } else { "" },
-                    unknown.join(", "),
-                    VARIABLES.join(", ")
-                ),
-                offset: source.find(first.as_str()),
-            });
-        }
+        check_variables(&tmpl, source, VARIABLES, "template")?;
         // Filters, tests and functions are looked up while rendering, so render once with
         // a sample image to find the ones that do not exist (and bad strftime formats).
         let sample = sample_labels();
