@@ -111,6 +111,8 @@ fn large_layer_streams_across_registries_in_bounded_memory() {
         ))
         .unwrap();
     let growth_mib = peak_growth_mib(before);
+    // Said on every run (README quotes it): `cargo test --test promote_stream -- --nocapture`.
+    eprintln!("streamed copy of a 64 MiB blob: peak RSS growth {growth_mib} MiB");
     assert!(
         growth_mib < 48,
         "copying a 64 MiB blob raised peak RSS by {growth_mib} MiB (must stay bounded)"

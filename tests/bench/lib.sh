@@ -51,3 +51,48 @@ push_blob() { # file -> digest
   curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" -o /dev/null "$loc"
   echo "$d"
 }
+
+# bench_work: a scratch directory WORK (removed on exit, with the registry stopped) and the
+# address HOST (127.0.0.1 and a free port) a benchmark's registry will listen on.
+# shellcheck disable=SC2034 # WORK, HOST and REG_PID are read by the script that sources this
+bench_work() {
+  WORK=$(mktemp -d)
+  REG_PID=
+  HOST="127.0.0.1:$(free_port)"
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  stop_registry
+  rm -rf "$WORK"
+}
+
+# start_registry ACCESSLOG_DISABLED(true|false) LOGFILE: the CNCF distribution registry
+# (Debian docker-registry) serving $WORK/storage at $HOST, its log in LOGFILE; returns once it
+# answers /v2/. The storage survives stop_registry and a new start.
+start_registry() {
+  cat > "$WORK/registry.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: $1
+storage:
+  filesystem:
+    rootdirectory: $WORK/storage
+http:
+  addr: $HOST
+  secret: bench
+YML
+  docker-registry serve "$WORK/registry.yml" > "$2" 2>&1 &
+  REG_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://$HOST/v2/" && return
+    sleep 0.1
+  done
+  cat "$2" >&2
+  exit 1
+}
+stop_registry() {
+  if [ -n "${REG_PID:-}" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  REG_PID=
+}

@@ -38,50 +38,13 @@ need_apt bc bc
 pushd "$ROOT" >/dev/null && release_bin && popd >/dev/null
 BERTH=$BIN
 
-WORK=$(mktemp -d)
-REG_PID=
-cleanup() {
-  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT=$(free_port)
-HOST="127.0.0.1:$PORT"
-cat > "$WORK/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/storage
-http:
-  addr: $HOST
-  secret: bench
-YML
-docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs -o /dev/null "http://$HOST/v2/" && break
-  sleep 0.1
-done
-curl -fs -o /dev/null "http://$HOST/v2/" || { cat "$WORK/registry.log"; exit 1; }
+bench_work
+start_registry true "$WORK/registry.log"
 
 REPO=dev/app
 OCI_M=application/vnd.oci.image.manifest.v1+json
 OCI_I=application/vnd.oci.image.index.v1+json
 digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
-push_blob() { # file -> digest
-  local f=$1 d loc
-  d=$(digest_of "$f")
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$HOST/v2/$REPO/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-  case "$loc" in http*) ;; *) loc="http://$HOST$loc" ;; esac
-  case "$loc" in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" -o /dev/null "$loc"
-  echo "$d"
-}
 put_manifest() { # file ref media-type
   curl -fsS -X PUT -H "Content-Type: $3" --data-binary "@$1" -o /dev/null "http://$HOST/v2/$REPO/manifests/$2"
 }

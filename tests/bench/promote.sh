@@ -29,36 +29,8 @@ need_apt sha256sum coreutils
 pushd "$ROOT" >/dev/null && release_bin && popd >/dev/null
 BERTH=$BIN
 
-WORK=$(mktemp -d)
-REG_PID=
-cleanup() {
-  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT=$(free_port)
-HOST="127.0.0.1:$PORT"
-cat > "$WORK/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/storage
-http:
-  addr: $HOST
-  secret: bench
-YML
-docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs -o /dev/null "http://$HOST/v2/" && break
-  sleep 0.1
-done
-curl -fs -o /dev/null "http://$HOST/v2/" || { cat "$WORK/registry.log"; exit 1; }
+bench_work
+start_registry true "$WORK/registry.log"
 
 REPO=dev/app
 

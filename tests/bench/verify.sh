@@ -50,43 +50,7 @@ print(re.sub(r"\\\n\s*", "", m.group(1)))
 PY
 )
 
-WORK=$(mktemp -d)
-REG_PID=
-stop_registry() {
-  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
-  REG_PID=
-}
-cleanup() {
-  stop_registry
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT=$(free_port)
-HOST="127.0.0.1:$PORT"
-start_registry() { # start_registry ACCESSLOG_DISABLED(true|false) LOGFILE
-  cat > "$WORK/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: $1
-storage:
-  filesystem:
-    rootdirectory: $WORK/storage
-http:
-  addr: $HOST
-  secret: bench
-YML
-  docker-registry serve "$WORK/registry.yml" > "$2" 2>&1 &
-  REG_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://$HOST/v2/" && return
-    sleep 0.1
-  done
-  cat "$2" >&2
-  exit 1
-}
+bench_work
 start_registry false "$WORK/access.log"
 
 REPO=bench/app
