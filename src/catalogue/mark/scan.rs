@@ -131,36 +131,51 @@ pub(super) fn split_comment(s: &str) -> (&str, &str) {
     let mut it = s.char_indices().peekable();
     while let Some((i, c)) = it.next() {
         match quote {
-            Some('"') => {
-                if c == '\\' {
-                    it.next();
-                } else if c == '"' {
-                    quote = None;
-                }
+            Some(q) => quote = in_quote(q, c, &mut it),
+            None if opens_quote(c, prev) => quote = Some(c),
+            None if starts_comment(c, prev) => {
+                let cut = s[..i].trim_end().len();
+                return (&s[..cut], &s[cut..]);
             }
-            Some(_) => {
-                if c == '\'' {
-                    if it.peek().map(|&(_, n)| n) == Some('\'') {
-                        it.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-            }
-            None => {
-                let at_token = prev.is_none_or(|p| p.is_whitespace() || "{[,:".contains(p));
-                if (c == '"' || c == '\'') && at_token {
-                    quote = Some(c);
-                } else if c == '#' && prev.is_none_or(char::is_whitespace) {
-                    let v = &s[..i];
-                    let cut = v.trim_end().len();
-                    return (&s[..cut], &s[cut..]);
-                }
-            }
+            None => {}
         }
         prev = Some(c);
     }
     (s, "")
+}
+
+/// One character `c` inside a scalar quoted with `open`: an escape (`\x` in `"…"`) or a
+/// doubled `''` in `'…'` consumes the next character too. Returns the quote still open after
+/// `c` (`None` when `c` closed it).
+fn in_quote<I: Iterator<Item = (usize, char)>>(
+    open: char,
+    c: char,
+    it: &mut std::iter::Peekable<I>,
+) -> Option<char> {
+    match (open, c) {
+        ('"', '\\') => {
+            it.next();
+            Some(open)
+        }
+        ('"', '"') => None,
+        ('\'', '\'') if it.peek().map(|&(_, n)| n) == Some('\'') => {
+            it.next();
+            Some(open)
+        }
+        ('\'', '\'') => None,
+        _ => Some(open),
+    }
+}
+
+/// A quote opens a quoted scalar only where a token starts (after whitespace, `{[,:`, or at
+/// the start): `it's` is plain text.
+fn opens_quote(c: char, prev: Option<char>) -> bool {
+    (c == '"' || c == '\'') && prev.is_none_or(|p| p.is_whitespace() || "{[,:".contains(p))
+}
+
+/// `#` starts a comment only after whitespace (or at the start): `a#b` is plain text.
+fn starts_comment(c: char, prev: Option<char>) -> bool {
+    c == '#' && prev.is_none_or(char::is_whitespace)
 }
 
 /// Where a flow collection starting with `{` at (`line`, byte `col`) ends: the line and the
@@ -180,27 +195,10 @@ pub(super) fn flow_end(lines: &[String], line: usize, col: usize) -> Option<(usi
         while let Some((off, c)) = it.next() {
             let i = start + off;
             match quote {
-                Some('"') => {
-                    if c == '\\' {
-                        it.next();
-                    } else if c == '"' {
-                        quote = None;
-                    }
-                }
-                Some(_) => {
-                    if c == '\'' {
-                        if it.peek().map(|&(_, n)| n) == Some('\'') {
-                            it.next();
-                        } else {
-                            quote = None;
-                        }
-                    }
-                }
+                Some(q) => quote = in_quote(q, c, &mut it),
+                None if opens_quote(c, prev) => quote = Some(c),
+                None if starts_comment(c, prev) => break,
                 None => match c {
-                    '"' | '\'' if prev.is_none_or(|p| p.is_whitespace() || "{[,:".contains(p)) => {
-                        quote = Some(c)
-                    }
-                    '#' if prev.is_none_or(char::is_whitespace) => break,
                     '{' | '[' => depth += 1,
                     '}' | ']' => {
                         depth = depth.checked_sub(1)?;
