@@ -24,37 +24,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     {
         return Ok(false);
     }
-    let target = match std::fs::canonicalize(path) {
-        Ok(t) => t,
-        Err(_) => path.to_path_buf(),
-    };
-    let dir: PathBuf = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(&dir)?;
+    let (target, mut tmp) = temp_beside(path)?;
     tmp.write_all(bytes)?;
-    let perms = match std::fs::metadata(&target) {
-        Ok(m) => m.permissions(),
-        Err(_) => default_permissions(),
-    };
-    tmp.as_file().set_permissions(perms)?;
-    tmp.as_file().sync_all()?;
-    test_pause();
-    tmp.persist(&target).map_err(|e| e.error)?;
+    replace_with(tmp, &target)?;
     Ok(true)
 }
 
-/// [`write_atomic`] for content too large to hold twice: `write` streams it into the temporary
-/// file. Returns `Ok(false)` (and leaves `path` untouched) when the file already held exactly
-/// these bytes, found by comparing the two files chunk by chunk.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<bool> {
+/// The file `path` names (through a symlink, so the link stays and its target is replaced)
+/// and a new temporary file in the same directory (created if missing), so the final rename
+/// never crosses file systems.
+fn temp_beside(path: &Path) -> std::io::Result<(PathBuf, tempfile::NamedTempFile)> {
     let target = match std::fs::canonicalize(path) {
         Ok(t) => t,
         Err(_) => path.to_path_buf(),
@@ -67,6 +46,31 @@ pub fn write_atomic_with(
     let tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(&dir)?;
+    Ok((target, tmp))
+}
+
+/// Give the written temporary file the permissions of the file it replaces (or the default
+/// ones), flush it to disk and rename it over `target`.
+fn replace_with(tmp: tempfile::NamedTempFile, target: &Path) -> std::io::Result<()> {
+    let perms = match std::fs::metadata(target) {
+        Ok(m) => m.permissions(),
+        Err(_) => default_permissions(),
+    };
+    tmp.as_file().set_permissions(perms)?;
+    tmp.as_file().sync_all()?;
+    test_pause();
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// [`write_atomic`] for content too large to hold twice: `write` streams it into the temporary
+/// file. Returns `Ok(false)` (and leaves `path` untouched) when the file already held exactly
+/// these bytes, found by comparing the two files chunk by chunk.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<bool> {
+    let (target, tmp) = temp_beside(path)?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file());
         write(&mut w)?;
@@ -75,14 +79,7 @@ pub fn write_atomic_with(
     if same_content(tmp.path(), &target)? {
         return Ok(false);
     }
-    let perms = match std::fs::metadata(&target) {
-        Ok(m) => m.permissions(),
-        Err(_) => default_permissions(),
-    };
-    tmp.as_file().set_permissions(perms)?;
-    tmp.as_file().sync_all()?;
-    test_pause();
-    tmp.persist(&target).map_err(|e| e.error)?;
+    replace_with(tmp, &target)?;
     Ok(true)
 }
 

@@ -146,9 +146,17 @@ pub fn pretty(value: &Value) -> String {
 
 /// Create `dir` (and parents) and write the four file schemas into it.
 pub fn write_all(dir: &Path) -> std::io::Result<()> {
+    write_into(dir, ALL.map(|kind| (file_name(kind), schema_json(kind))))
+}
+
+/// Create `dir` (and parents) and write each (file name, text) into it.
+pub fn write_into(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'static str, String)>,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for kind in ALL {
-        std::fs::write(dir.join(file_name(kind)), schema_json(kind))?;
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text)?;
     }
     Ok(())
 }

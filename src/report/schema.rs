@@ -78,11 +78,7 @@ pub fn schema_json(kind: SchemaKind) -> String {
 
 /// Create `dir` (and parents) and write every schema into it.
 pub fn write_all(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for kind in ALL {
-        std::fs::write(dir.join(file_name(kind)), schema_json(kind))?;
-    }
-    Ok(())
+    crate::model::schema::write_into(dir, ALL.map(|kind| (file_name(kind), schema_json(kind))))
 }
 
 #[cfg(test)]
