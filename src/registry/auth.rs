@@ -9,13 +9,16 @@
 //! Invariant: secrets stay inside [`Secret`] (`Debug` prints `***`); errors say which side
 //! refused, never what was sent.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use reqwest::StatusCode;
+use tokio::sync::Mutex;
 
-use super::client::Registry;
 use super::errors::RegistryError;
+use super::transport::Endpoint;
 
 /// A secret string: never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -101,9 +104,69 @@ pub(super) fn push_scope(repository: &str) -> String {
     format!("repository:{repository}:pull,push")
 }
 
-impl Registry {
-    /// Authorization header for `scope` under the learned scheme, fetching a token if needed.
-    pub(super) async fn authorization(&self, scope: &str) -> Result<Option<String>, RegistryError> {
+/// What a client knows about authenticating to one registry: its credential, the scheme the
+/// registry's last challenge asked for, and Bearer tokens by scope. Clones share the scheme
+/// and the tokens.
+#[derive(Clone, Debug)]
+pub(super) struct Authenticator {
+    credential: Credential,
+    scheme: Arc<Mutex<Scheme>>,
+    /// Bearer tokens by scope (`repository:NAME:pull`).
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Authenticator {
+    pub(super) fn new(credential: Credential) -> Self {
+        Authenticator {
+            credential,
+            scheme: Arc::new(Mutex::new(Scheme::Unknown)),
+            tokens: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A 401 answered a request for `scope` sent with `sent` (an Authorization header, or
+    /// none): learn the scheme from its `challenges`. Returns whether to send the request once
+    /// more (first with credentials after an anonymous try; with a new token after a stale
+    /// one); `false` when the credentials themselves were refused or the challenge is
+    /// unreadable.
+    pub(super) async fn challenged(&self, challenges: &str, sent: bool, scope: &str) -> bool {
+        let Some(s) = parse_challenge(challenges) else {
+            return false;
+        };
+        let bearer = matches!(s, Scheme::Bearer { .. });
+        *self.scheme.lock().await = s;
+        match (sent, bearer) {
+            // Anonymous first try: now authenticate.
+            (false, _) => true,
+            // A token can be stale: drop it and fetch a new one once.
+            (true, true) => {
+                self.tokens.lock().await.remove(scope);
+                true
+            }
+            // Basic credentials were rejected.
+            (true, false) => false,
+        }
+    }
+
+    /// The error once the registry still says 401.
+    pub(super) fn refused(&self) -> RegistryError {
+        RegistryError::Unauthorized {
+            detail: match self.credential {
+                Credential::Anonymous => {
+                    ": the registry requires credentials and none are configured".into()
+                }
+                Credential::Basic { .. } => ": the registry rejected the credentials".into(),
+            },
+        }
+    }
+
+    /// Authorization header for `scope` under the learned scheme, fetching a token from
+    /// `endpoint`'s token service if needed.
+    pub(super) async fn authorization(
+        &self,
+        endpoint: &Endpoint,
+        scope: &str,
+    ) -> Result<Option<String>, RegistryError> {
         let scheme = self.scheme.lock().await.clone();
         match scheme {
             Scheme::Unknown => Ok(None),
@@ -117,7 +180,9 @@ impl Registry {
                 if let Some(t) = self.tokens.lock().await.get(scope) {
                     return Ok(Some(format!("Bearer {t}")));
                 }
-                let token = self.fetch_token(&realm, service.as_deref(), scope).await?;
+                let token = self
+                    .fetch_token(endpoint, &realm, service.as_deref(), scope)
+                    .await?;
                 self.tokens
                     .lock()
                     .await
@@ -129,6 +194,7 @@ impl Registry {
 
     async fn fetch_token(
         &self,
+        endpoint: &Endpoint,
         realm: &str,
         service: Option<&str>,
         scope: &str,
@@ -139,7 +205,7 @@ impl Registry {
         // Secrets travel only over TLS: a plain-http token service of a registry not marked
         // `insecure` never gets the credentials (the anonymous request carries none).
         if url.scheme() == "http"
-            && !self.endpoint.limits().insecure
+            && !endpoint.limits().insecure
             && matches!(self.credential, Credential::Basic { .. })
         {
             let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -162,8 +228,7 @@ impl Registry {
             q.append_pair("scope", scope);
         }
         let cred = self.credential.clone();
-        let resp = self
-            .endpoint
+        let resp = endpoint
             .execute("token request", &|c| {
                 let rb = c.get(url.clone());
                 match &cred {

@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::auth::pull_scope;
 use super::client::{Call, Registry};
-use super::errors::{RegistryError, status_error};
+use super::errors::RegistryError;
 use super::manifest::hex_digest;
 use super::transport::{Reply, error_chain, header_str};
 
@@ -154,7 +154,7 @@ impl Registry {
             )
             .await?;
         if !resp.status.is_success() {
-            return Err(status_error(&resp, repository, None, Some(digest)));
+            return Err(resp.error(repository, None, Some(digest)));
         }
         Ok(header_str(&resp.headers, "content-length")
             .and_then(|l| l.parse().ok())
@@ -188,7 +188,7 @@ impl Registry {
                 what,
                 idle: limits.timeout,
             }),
-            Reply::Read(resp) => Err(status_error(&resp, repository, None, Some(digest))),
+            Reply::Read(resp) => Err(resp.error(repository, None, Some(digest))),
         }
     }
 

@@ -10,15 +10,13 @@
 //! pulled by digest once — a 404 there, or other bytes, is an error, never a digest handed
 //! on. So a header costs nothing, and its absence costs exactly one request.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use tokio::sync::Mutex;
 
-use super::auth::{Credential, Scheme, parse_challenge, pull_scope, push_scope};
-use super::errors::{RegistryError, status_error};
+use super::auth::{Authenticator, Credential, pull_scope, push_scope};
+use super::errors::RegistryError;
 use super::manifest::{MANIFEST_ACCEPT, Manifest, sha256_digest};
 use super::transport::{Endpoint, Reply, Resp, header_str};
 
@@ -26,10 +24,7 @@ use super::transport::{Endpoint, Reply, Resp, header_str};
 #[derive(Clone, Debug)]
 pub struct Registry {
     pub(super) endpoint: Arc<Endpoint>,
-    pub(super) credential: Credential,
-    pub(super) scheme: Arc<Mutex<Scheme>>,
-    /// Bearer tokens by scope (`repository:NAME:pull`).
-    pub(super) tokens: Arc<Mutex<HashMap<String, String>>>,
+    auth: Authenticator,
 }
 
 /// One authenticated request, as [`Registry::request_with`] sends it.
@@ -46,9 +41,7 @@ impl Registry {
     pub fn new(endpoint: Arc<Endpoint>, credential: Credential) -> Self {
         Registry {
             endpoint,
-            credential,
-            scheme: Arc::new(Mutex::new(Scheme::Unknown)),
-            tokens: Arc::new(Mutex::new(HashMap::new())),
+            auth: Authenticator::new(credential),
         }
     }
 
@@ -104,7 +97,7 @@ impl Registry {
         } = call;
         let url = format!("{}{}", self.endpoint.base, path);
         for round in 0..2 {
-            let auth = self.authorization(scope).await?;
+            let auth = self.auth.authorization(&self.endpoint, scope).await?;
             let reply = self
                 .endpoint
                 .send(what, attempts, open.is_some(), &|c| {
@@ -140,31 +133,15 @@ impl Registry {
                 .iter()
                 .filter_map(|h| h.to_str().ok())
                 .collect();
-            let Some(s) = parse_challenge(&challenges.join(", ")) else {
+            if !self
+                .auth
+                .challenged(&challenges.join(", "), auth.is_some(), scope)
+                .await
+            {
                 break;
-            };
-            let bearer = matches!(s, Scheme::Bearer { .. });
-            *self.scheme.lock().await = s;
-            match (auth.is_some(), bearer) {
-                // Anonymous first try: now authenticate.
-                (false, _) => continue,
-                // A token can be stale: drop it and fetch a new one once.
-                (true, true) => {
-                    self.tokens.lock().await.remove(*scope);
-                    continue;
-                }
-                // Basic credentials were rejected.
-                (true, false) => break,
             }
         }
-        Err(RegistryError::Unauthorized {
-            detail: match self.credential {
-                Credential::Anonymous => {
-                    ": the registry requires credentials and none are configured".into()
-                }
-                Credential::Basic { .. } => ": the registry rejected the credentials".into(),
-            },
-        })
+        Err(self.auth.refused())
     }
 
     /// `GET /v2/<repo>/manifests/<reference>`, a 2xx answer or the error it maps to.
@@ -180,7 +157,7 @@ impl Registry {
             )
             .await?;
         if !resp.status.is_success() {
-            return Err(status_error(&resp, repository, Some(reference), None));
+            return Err(resp.error(repository, Some(reference), None));
         }
         Ok(resp)
     }
@@ -277,7 +254,7 @@ impl Registry {
             return Ok(None);
         }
         if !resp.status.is_success() {
-            return Err(status_error(&resp, repository, Some(reference), None));
+            return Err(resp.error(repository, Some(reference), None));
         }
         match header_str(&resp.headers, "docker-content-digest") {
             Some(d) if d.starts_with("sha256:") => Ok(Some(d)),
@@ -309,7 +286,7 @@ impl Registry {
             )
             .await?;
         if resp.status != StatusCode::CREATED {
-            return Err(status_error(&resp, repository, Some(reference), None));
+            return Err(resp.error(repository, Some(reference), None));
         }
         // The registry names what it stored; it must be what was sent.
         if let Some(named) = header_str(&resp.headers, "docker-content-digest")

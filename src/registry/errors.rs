@@ -7,8 +7,6 @@
 
 use reqwest::StatusCode;
 
-use super::transport::Resp;
-
 /// A failed registry operation. Messages are user-facing and hold no secrets.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RegistryError {
@@ -137,13 +135,14 @@ fn error_code(body: &[u8]) -> Option<String> {
 
 /// Map a non-success, non-retryable response to an error.
 pub(super) fn status_error(
-    resp: &Resp,
+    status: StatusCode,
+    body: &[u8],
     repository: &str,
     reference: Option<&str>,
     digest: Option<&str>,
 ) -> RegistryError {
-    let code = error_code(&resp.body);
-    match resp.status {
+    let code = error_code(body);
+    match status {
         StatusCode::NOT_FOUND => match (code.as_deref(), reference, digest) {
             (Some("NAME_UNKNOWN"), _, _) => RegistryError::NameUnknown {
                 repository: repository.to_string(),
@@ -160,15 +159,15 @@ pub(super) fn status_error(
             },
         },
         StatusCode::UNAUTHORIZED => RegistryError::Unauthorized {
-            detail: error_detail(&resp.body),
+            detail: error_detail(body),
         },
         StatusCode::FORBIDDEN => RegistryError::Denied {
-            detail: error_detail(&resp.body),
+            detail: error_detail(body),
         },
         s => RegistryError::Status {
             what: repository.to_string(),
             status: s.as_u16(),
-            detail: error_detail(&resp.body),
+            detail: error_detail(body),
             attempts: 1,
         },
     }

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 
 use super::auth::pull_scope;
 use super::client::Registry;
-use super::errors::{RegistryError, status_error};
+use super::errors::RegistryError;
 use super::transport::header_str;
 use super::upload::path_and_query;
 
@@ -62,7 +62,7 @@ impl Registry {
                 continue;
             }
             if !resp.status.is_success() {
-                return Err(status_error(&resp, repository, None, None));
+                return Err(resp.error(repository, None, None));
             }
             let page: serde_json::Value =
                 serde_json::from_slice(&resp.body).map_err(|e| RegistryError::InvalidManifest {

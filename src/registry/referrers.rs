@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 
 use super::auth::pull_scope;
 use super::client::Registry;
-use super::errors::{RegistryError, status_error};
+use super::errors::RegistryError;
 use super::list::next_link;
 use super::manifest::{Descriptor, OCI_INDEX};
 use super::transport::header_str;
@@ -56,7 +56,7 @@ impl Registry {
                 return Ok(None);
             }
             if !resp.status.is_success() {
-                return Err(status_error(&resp, repository, Some(digest), None));
+                return Err(resp.error(repository, Some(digest), None));
             }
             first = false;
             filtered &= header_str(&resp.headers, "oci-filters-applied")

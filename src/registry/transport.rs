@@ -18,7 +18,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use super::errors::{RegistryError, error_detail};
+use super::errors::{RegistryError, error_detail, status_error};
 
 /// Per-host limits and retry policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,6 +132,19 @@ pub(super) struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: bytes::Bytes,
+}
+
+impl Resp {
+    /// The error a non-success, non-retryable answer about `repository` (and the manifest
+    /// `reference` or blob `digest` asked for) stands for.
+    pub(super) fn error(
+        &self,
+        repository: &str,
+        reference: Option<&str>,
+        digest: Option<&str>,
+    ) -> RegistryError {
+        status_error(self.status, &self.body, repository, reference, digest)
+    }
 }
 
 /// An answer of [`Endpoint::send`].

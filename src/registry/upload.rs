@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use super::auth::push_scope;
 use super::blob::{BlobSource, Digester};
 use super::client::{Call, Registry};
-use super::errors::{RegistryError, status_error};
+use super::errors::RegistryError;
 use super::manifest::sha256_digest;
 use super::transport::{Reply, Resp, header_str, retryable_status};
 
@@ -41,7 +41,7 @@ impl Registry {
             )
             .await?;
         if start.status != StatusCode::ACCEPTED {
-            return Err(status_error(&start, repository, None, None));
+            return Err(start.error(repository, None, None));
         }
         Ok(start)
     }
@@ -71,7 +71,7 @@ impl Registry {
             )
             .await?;
         if put.status != StatusCode::CREATED {
-            return Err(status_error(&put, repository, None, Some(&digest)));
+            return Err(put.error(repository, None, Some(&digest)));
         }
         Ok(digest)
     }
@@ -156,7 +156,7 @@ impl Registry {
             .await?;
         match put {
             Reply::Read(r) if r.status == StatusCode::CREATED => Ok(()),
-            Reply::Read(r) => Err(status_error(&r, repository, None, Some(digest))),
+            Reply::Read(r) => Err(r.error(repository, None, Some(digest))),
             Reply::Open(_) => unreachable!("request_with(open = None) reads every body"),
         }
     }
@@ -195,7 +195,7 @@ impl Registry {
             unreachable!("request_with(open = None) reads every body")
         };
         if resp.status != StatusCode::ACCEPTED {
-            return Err(status_error(&resp, repository, None, None));
+            return Err(resp.error(repository, None, None));
         }
         *location = location_path(&resp)?;
         Ok(())
@@ -245,7 +245,7 @@ impl Registry {
         match resp.status {
             StatusCode::CREATED => Ok(true),
             StatusCode::ACCEPTED => Ok(false),
-            _ => Err(status_error(&resp, repository, None, Some(digest))),
+            _ => Err(resp.error(repository, None, Some(digest))),
         }
     }
 }

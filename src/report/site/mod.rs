@@ -20,6 +20,7 @@
 
 pub mod markdown;
 pub mod supply;
+pub mod text;
 pub mod view;
 
 use minijinja::value::Serde;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{ImageEntry, PromotionRecord, SupplyChainEntry};
-use crate::report::site::view::time_text;
+use crate::report::site::text::time_text;
 
 /// One supply-chain mark: `kind` picks the colour as for [`Badge`](super::view::Badge),
 /// `text` says it, `title` (a full fingerprint) is shown on hover.

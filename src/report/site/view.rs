@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::model::{ChannelEntry, ImageEntry, PromotionRecord, QaStatus, Status, VersionEntry};
 use crate::report::site::markdown::Markdown;
 use crate::report::site::supply::{Mark, SupplyRow};
+use crate::report::site::text::{human_size, time_text};
 
 /// A status mark: `kind` picks the colour (`ok`, `testing`, `warn`, `bad`, `muted`), `text`
 /// says it (colour is never the only signal), `detail` explains it (a reason) when known.
@@ -387,48 +388,9 @@ fn channel_row(name: &str, ch: &ChannelEntry, testing: Option<String>) -> Channe
     }
 }
 
-/// `1.5 GiB`-style size (binary units, one decimal from KiB on).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `2026-03-02 09:14 UTC` for berth's own `2026-03-02T09:14:05Z`; anything else unchanged.
-pub fn time_text(rfc3339: &str) -> String {
-    let b = rfc3339.as_bytes();
-    if b.len() == 20 && b[10] == b'T' && b[19] == b'Z' {
-        format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
-    } else {
-        rfc3339.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_and_times() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(1023), "1023 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(767_908_260), "732.3 MiB");
-        assert_eq!(human_size(1_233_648_328), "1.1 GiB");
-        assert_eq!(time_text("2026-03-02T09:14:05Z"), "2026-03-02 09:14 UTC");
-        assert_eq!(
-            time_text("2026-03-02T09:14:05+01:00"),
-            "2026-03-02T09:14:05+01:00"
-        );
-    }
 
     fn version(v: &str, status: Status) -> VersionEntry {
         VersionEntry {
