@@ -30,7 +30,7 @@ MODULES=(
   "lifecycle|src/lifecycle/mod.rs src/lifecycle/run.rs src/lifecycle/transitions.rs src/lifecycle/rules.rs|--lib --test lifecycle --test integrity_release --test apply"
   "resolve|src/lifecycle/resolve.rs|--lib --test resolve"
   "policy-criteria|src/policy/criteria.rs src/policy/pattern.rs src/policy/compile.rs|--lib --test promote_registry --test validate"
-  "policy-template|src/policy/template.rs|--lib --test promote_registry --test validate"
+  "policy-template|src/policy/template.rs src/model/template.rs|--lib --test promote_registry --test validate"
   "promote-planner|src/promote/planner.rs|--lib --test promote_registry"
   "index-writer|src/index/mod.rs src/index/write.rs|--lib --test apply --test integrity_index"
   "gitops|src/gitops/mod.rs src/gitops/push.rs src/gitops/commit.rs|--lib --test gitops --test git --test integrity_index --test secrets_tls"
