@@ -9,12 +9,22 @@ use std::process::Command;
 use berth::report::schema::SchemaKind;
 use serde_json::Value;
 
+mod support;
+
 fn generate(n: usize, dir: &Path) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bench/gen_catalogue.py");
+    generate_with(n, dir, &[]);
+}
+
+fn bench_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bench").join(name)
+}
+
+fn generate_with(n: usize, dir: &Path, extra: &[&str]) {
     let output = Command::new("python3")
-        .arg(&script)
+        .arg(bench_script("gen_catalogue.py"))
         .arg(n.to_string())
         .arg(dir)
+        .args(extra)
         .output()
         .unwrap_or_else(|e| {
             panic!("cannot run python3 ({e}); install it with `apt-get install -y python3`")
@@ -113,4 +123,86 @@ fn generator_is_deterministic() {
     let (fa, fb) = (read_all(&a), read_all(&b));
     assert!(fa.len() > 20);
     assert!(fa == fb, "two runs with the same arguments differ");
+}
+
+/// `--registry HOST` (what tests/bench/site.sh uses for its online plan) puts every listing and
+/// policy on that one registry, marked `insecure` (plain http), and changes nothing else.
+#[test]
+fn one_registry_for_everything_and_nothing_else_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, spread) = (tmp.path().join("one"), tmp.path().join("spread"));
+    generate_with(20, &one, &["--registry", "127.0.0.1:5999"]);
+    generate(20, &spread);
+    let (cat, diags) = berth::catalogue::load::load(&one);
+    assert!(diags.is_empty(), "{diags:?}");
+    let (other, _) = berth::catalogue::load::load(&spread);
+    assert_eq!(cat.listings.len(), 20);
+    for (l, o) in cat.listings.iter().zip(&other.listings) {
+        assert_eq!(
+            l.value.image.registry.as_deref().map(String::as_str),
+            Some("127.0.0.1:5999")
+        );
+        assert_eq!(l.value.code, o.value.code);
+        assert_eq!(l.value.image.tag, o.value.image.tag);
+    }
+    for p in &cat.policies {
+        assert_eq!(
+            p.value.source.registry.as_ref().map(|r| r.as_str()),
+            Some("127.0.0.1:5999")
+        );
+    }
+    let config = std::fs::read_to_string(one.join("berth.yaml")).unwrap();
+    assert!(
+        config.contains("  \"127.0.0.1:5999\":\n    insecure: true\n"),
+        "{config}"
+    );
+}
+
+/// tests/bench/seed_registry.py fills a real registry with every image a generated catalogue
+/// lists: an online `berth apply` then verifies all of them (the online plan of
+/// tests/bench/site.sh measures real verification, not error paths).
+#[test]
+fn seeded_registry_serves_every_listed_image() {
+    let reg = support::RegistryProc::start(support::Auth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = tmp.path().join("cat");
+    generate_with(12, &cat, &["--registry", &reg.addr()]);
+    let seed = Command::new("python3")
+        .arg(bench_script("seed_registry.py"))
+        .arg(&cat)
+        .arg(reg.addr())
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&seed.stderr),
+        format!("seeded 12 tags in 12 repositories on {}\n", reg.addr())
+    );
+    let out = tmp.path().join("index.json");
+    let apply = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["apply", "--format", "json", "--catalogue"])
+        .arg(&cat)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&apply.stdout).unwrap();
+    let results: Vec<&str> = plan["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["result"].as_str().unwrap())
+        .collect();
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|r| *r == "passed"), "{plan:#}");
 }

@@ -6,6 +6,7 @@
 #        N=2000 RUNS=5 bash tests/bench/site.sh
 #        BERTH_BIN=target/release/berth bash tests/bench/site.sh   (a binary built already;
 #        BUILD="…" names it in the results when it is not the release build)
+#        ONLINE=0 bash tests/bench/site.sh   (without the online plan; ONLINE_RUNS=5 by default)
 #
 # Builds the release binary (unless BERTH_BIN names one), generates N listings with
 # tests/bench/gen_catalogue.py, records all of them with `berth apply --offline --skip-verify
@@ -20,6 +21,8 @@
 #   - unpinned (every core, as on a CI runner: the site renders its pages on every core, the
 #     plan parses its listings on every core), the plan and the site into a new directory on
 #     tmpfs;
+#   - the plan as a pull request runs it (online: every listed image pushed to a local
+#     docker-registry first) against the site of the same index, unpinned;
 #   - the site and the ceiling into a new directory on the disk, in alternation, first with
 #     nothing deleted while measuring, then with each previous output deleted just before
 #     (site_ceiling.py alternate; its doc says why hyperfine's one command after the other does
@@ -47,7 +50,8 @@ shm=""
 if [[ -d /dev/shm && -w /dev/shm ]]; then
   shm=$(mktemp -d -p /dev/shm)
 fi
-trap 'rm -rf "$tmp" ${shm:+"$shm"}' EXIT
+REG_PID=
+trap 'stop_registry; rm -rf "$tmp" ${shm:+"$shm"}' EXIT
 CAT=$tmp/catalogue
 python3 tests/bench/gen_catalogue.py "$N" "$CAT" >&2
 IDX=$tmp/index-all.json
@@ -92,6 +96,30 @@ if [[ -n $shm ]]; then
     "$BIN site --catalogue $CAT --index $IDX --out $shm/fresh" >&2
   unpinned=("Unpinned, on all $(nproc) cores:" "" "$(cat "$tmp/unpinned.md")" "")
 fi
+# The plan as a pull request runs it (online, the default): the same N listings on one local
+# registry (seed_registry.py pushes every listed image), recorded by an online apply; then that
+# plan (it verifies what it verifies by default: every testing tag and its blobs) and the site
+# of the same index. ONLINE=0 skips it.
+online=()
+if [[ ${ONLINE:-1} == 1 ]]; then
+  need_apt docker-registry docker-registry
+  need_apt curl curl
+  WORK=$tmp/online
+  mkdir -p "$WORK"
+  HOST="127.0.0.1:$(free_port)"
+  start_registry true "$WORK/registry.log"
+  python3 tests/bench/gen_catalogue.py "$N" "$WORK/cat" --registry "$HOST" >&2
+  python3 tests/bench/seed_registry.py "$WORK/cat" "$HOST" >&2
+  "$BIN" apply --catalogue "$WORK/cat" --out "$WORK/index.json" >/dev/null
+  out_online=${shm:-$tmp}/online
+  hyperfine -N --warmup 1 --runs "${ONLINE_RUNS:-5}" --export-markdown "$tmp/online.md" \
+    --command-name "plan (online, the default), every core" --prepare "true" \
+    "$BIN plan --catalogue $WORK/cat --index $WORK/index.json" \
+    --command-name "site of the same index, new directory, every core" --prepare "rm -rf $out_online" \
+    "$BIN site --catalogue $WORK/cat --index $WORK/index.json --out $out_online" >&2
+  stop_registry
+  online=("The plan a pull request runs (online, against a local docker-registry holding every listed image; the index recorded by an online apply), unpinned:" "" "$(cat "$tmp/online.md")" "")
+fi
 # On the disk: the site and the ceiling in alternation, first without deleting anything, then
 # deleting each previous output just before (see tests/bench/site_ceiling.py).
 mkdir -p "$tmp/keep" "$tmp/delete"
@@ -134,6 +162,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ 
   echo "$cpu_table"
   echo
   printf '%s\n' "${unpinned[@]}"
+  printf '%s\n' "${online[@]}"
   echo "On the disk, a new directory each time, the site and the ceiling in alternation:"
   echo
   echo "$disk_keep"
