@@ -16,7 +16,9 @@ fn generate(n: usize, dir: &Path) {
 }
 
 fn bench_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bench").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bench")
+        .join(name)
 }
 
 fn generate_with(n: usize, dir: &Path, extra: &[&str]) {
