@@ -67,7 +67,7 @@ pub fn run(args: &SiteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
     let read = started.elapsed();
     let dockerfiles = DockerfileReader::new(root);
     let writer = SiteWriter::open(&args.out)?;
-    let paths = crate::report::site::render_into(
+    let rendered = crate::report::site::render_into(
         &Input {
             index: &index,
             index_text: &text,
@@ -75,11 +75,13 @@ pub fn run(args: &SiteArgs, cat: &CatalogueArgs, out: &mut dyn Write) -> anyhow:
             base_url: base_url.as_deref(),
         },
         &|f: File| writer.write(&f),
-    )?;
-    // Said once rendering is over, sorted: the render threads read the files in any order.
+    );
+    // Said once rendering is over (also when it failed), sorted: the render threads read the
+    // files in any order.
     for warning in dockerfiles.into_warnings() {
         tracing::warn!("{warning}");
     }
+    let paths = rendered?;
     let w = writer.finish(&paths)?;
     tracing::debug!(
         "site: read {:?}, render and write {:?}",
