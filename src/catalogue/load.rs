@@ -410,70 +410,56 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         .location()
         .map(|l| Pos::new(l.line() as u32, l.column() as u32))
         .unwrap_or(Pos::UNKNOWN);
-    let message = inner.to_string();
-    let message = message.lines().next().unwrap_or("").trim().to_string();
     // Classify by the original error: an alias wraps the error met while replaying it.
     let mut kind = inner;
     while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = kind {
         kind = error;
     }
-    let (code, hint) = match kind {
+    const LIMITS: &str =
+        "anchors/aliases and nesting are limited in catalogue files; write the values out";
+    // (code, berth's own sentence when the parser's would not do, hint)
+    let (code, sentence, hint): (Code, Option<String>, Option<String>) = match kind {
         // `max_documents: 1` reports a second document as a budget breach; it is the
         // several-documents rule (E0002), not a resource limit.
         E::Budget {
             breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
             ..
         }
-        | E::MultipleDocuments { .. } => {
-            return ParseError {
-                code: Code::YamlSyntax,
-                pos,
-                message: "a second YAML document starts here; a catalogue file holds one document"
-                    .to_string(),
-                hint: Some(
-                    "one YAML document per file: move what follows this `---` into a file of its own (a listing per file under images/, a policy per file under policies/)"
-                        .to_string(),
-                ),
-            };
-        }
-        E::Budget {
-            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
-            ..
-        } => {
-            return ParseError {
-                code: Code::YamlLimit,
-                pos,
-                message: format!(
-                    "nesting goes deeper than {MAX_DEPTH} levels here (mappings and sequences inside each other)"
-                ),
-                hint: Some(format!(
-                    "nesting is limited to {MAX_DEPTH} levels in catalogue files and no berth field nests that deep; remove or flatten the value"
-                )),
-            };
-        }
-        E::Budget { breach, .. } => {
-            return ParseError {
-                code: Code::YamlLimit,
-                pos,
-                message: budget_message(breach),
-                hint: Some(
-                    "anchors/aliases and nesting are limited in catalogue files; write the values out"
-                        .to_string(),
-                ),
-            };
-        }
-        E::AliasReplayLimitExceeded { .. }
-        | E::AliasExpansionLimitExceeded { .. }
-        | E::AliasReplayStackDepthExceeded { .. }
-        | E::AliasReplayCounterOverflow { .. } => (
-            Code::YamlLimit,
+        | E::MultipleDocuments { .. } => (
+            Code::YamlSyntax,
             Some(
-                "anchors/aliases and nesting are limited in catalogue files; write the values out"
+                "a second YAML document starts here; a catalogue file holds one document"
+                    .to_string(),
+            ),
+            Some(
+                "one YAML document per file: move what follows this `---` into a file of its own (a listing per file under images/, a policy per file under policies/)"
                     .to_string(),
             ),
         ),
+        E::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        } => (
+            Code::YamlLimit,
+            Some(format!(
+                "nesting goes deeper than {MAX_DEPTH} levels here (mappings and sequences inside each other)"
+            )),
+            Some(format!(
+                "nesting is limited to {MAX_DEPTH} levels in catalogue files and no berth field nests that deep; remove or flatten the value"
+            )),
+        ),
+        E::Budget { breach, .. } => (
+            Code::YamlLimit,
+            Some(budget_message(breach)),
+            Some(LIMITS.to_string()),
+        ),
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => (Code::YamlLimit, None, Some(LIMITS.to_string())),
         E::SerdeUnknownField { .. } => (
             Code::UnknownField,
+            None,
             Some(
                 "check the spelling against the JSON Schema in schema/ (`berth schema`)"
                     .to_string(),
@@ -488,6 +474,7 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         | E::SerdeInvalidLength { .. }
         | E::NullIntoString { .. } => (
             Code::InvalidShape,
+            None,
             Some(
                 "see the JSON Schema in schema/ (`berth schema`) for the expected fields and types"
                     .to_string(),
@@ -495,10 +482,16 @@ fn classify(e: &serde_saphyr::Error) -> ParseError {
         ),
         E::DuplicateMappingKey { .. } => (
             Code::YamlSyntax,
+            None,
             Some("remove one of the two entries".to_string()),
         ),
-        _ => (Code::YamlSyntax, None),
+        _ => (Code::YamlSyntax, None, None),
     };
+    // Otherwise the parser's own words: its first line, without the snippet.
+    let message = sentence.unwrap_or_else(|| {
+        let text = inner.to_string();
+        text.lines().next().unwrap_or("").trim().to_string()
+    });
     ParseError {
         code,
         pos,
